@@ -1,0 +1,3 @@
+//! tern-rpc: a poll-mode, eRPC-style RPC layer.
+
+pub mod transport;

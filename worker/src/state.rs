@@ -1,0 +1,154 @@
+//! The state a worker publishes for the dispatcher's policies.
+//!
+//! Each worker owns one [`WorkerState`] and is its only writer; the
+//! dispatcher core reads it without locks to decide where a request goes.
+//! Every field sits on its own cache line so that a worker updating its
+//! running deadline does not invalidate the line holding its queue length.
+//! Readings are snapshots: a policy may act on a value a few hundred
+//! nanoseconds old, which is the same race SLEdgeScale's dispatcher lives with.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+
+use crossbeam_utils::CachePadded;
+
+/// A worker's published state. Times are [`clock::now_ns`](crate::clock::now_ns) values.
+#[derive(Debug, Default)]
+pub struct WorkerState {
+    /// Requests handed to this worker and not yet finished (queued in the
+    /// inbox or local run queue, or running).
+    queue_len: CachePadded<AtomicU32>,
+    /// Sum of the expected execution time (ns) of those requests.
+    queued_work_ns: CachePadded<AtomicU64>,
+    /// Absolute deadline (ns) of the request running now; 0 when none runs.
+    running_deadline_ns: CachePadded<AtomicU64>,
+    /// When the request running now started (ns); 0 when none runs.
+    running_start_ns: CachePadded<AtomicU64>,
+    /// Expected execution time (ns) of the request running now.
+    running_expected_ns: CachePadded<AtomicU64>,
+    /// True while the worker has nothing to run.
+    idle: CachePadded<AtomicBool>,
+}
+
+/// A plain copy of a [`WorkerState`] at one moment: what policies decide on.
+/// Built by [`WorkerState::snapshot`], or by hand in tests and the simulator.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WorkerSnapshot {
+    /// Requests handed over and not finished.
+    pub queue_len: u32,
+    /// Expected work of those requests, ns.
+    pub queued_work_ns: u64,
+    /// Deadline of the running request, ns; 0 when none runs.
+    pub running_deadline_ns: u64,
+    /// Start of the running request, ns; 0 when none runs.
+    pub running_start_ns: u64,
+    /// Expected execution time of the running request, ns.
+    pub running_expected_ns: u64,
+    /// Whether the worker has nothing to run.
+    pub idle: bool,
+}
+
+impl WorkerState {
+    /// A state for a new, idle worker.
+    pub fn new() -> Self {
+        let s = WorkerState::default();
+        s.idle.store(true, Ordering::Relaxed);
+        s
+    }
+
+    /// Reads every field (six relaxed loads, no fences).
+    #[inline]
+    pub fn snapshot(&self) -> WorkerSnapshot {
+        WorkerSnapshot {
+            queue_len: self.queue_len.load(Ordering::Relaxed),
+            queued_work_ns: self.queued_work_ns.load(Ordering::Relaxed),
+            running_deadline_ns: self.running_deadline_ns.load(Ordering::Relaxed),
+            running_start_ns: self.running_start_ns.load(Ordering::Relaxed),
+            running_expected_ns: self.running_expected_ns.load(Ordering::Relaxed),
+            idle: self.idle.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Requests handed over and not finished.
+    #[inline]
+    pub fn queue_len(&self) -> u32 {
+        self.queue_len.load(Ordering::Relaxed)
+    }
+
+    /// Expected work handed over and not finished, ns.
+    #[inline]
+    pub fn queued_work_ns(&self) -> u64 {
+        self.queued_work_ns.load(Ordering::Relaxed)
+    }
+
+    /// Whether the worker has nothing to run.
+    #[inline]
+    pub fn is_idle(&self) -> bool {
+        self.idle.load(Ordering::Relaxed)
+    }
+
+    /// Called by the dispatcher when it hands the worker a request of
+    /// `expected_ns` expected work, before pushing it to the inbox, so that
+    /// the next decision already sees it. Clears `idle`.
+    #[inline]
+    pub fn on_assigned(&self, expected_ns: u64) {
+        self.queue_len.fetch_add(1, Ordering::Relaxed);
+        self.queued_work_ns.fetch_add(expected_ns, Ordering::Relaxed);
+        self.idle.store(false, Ordering::Relaxed);
+    }
+
+    /// Called by the dispatcher when the inbox refused a request it had
+    /// counted with [`on_assigned`](Self::on_assigned).
+    #[inline]
+    pub fn on_assign_undone(&self, expected_ns: u64) {
+        self.queue_len.fetch_sub(1, Ordering::Relaxed);
+        self.queued_work_ns.fetch_sub(expected_ns, Ordering::Relaxed);
+    }
+
+    /// Called by the worker when a request starts or resumes running.
+    #[inline]
+    pub fn on_running(&self, deadline_ns: u64, start_ns: u64, expected_ns: u64) {
+        self.running_deadline_ns.store(deadline_ns, Ordering::Relaxed);
+        self.running_start_ns.store(start_ns, Ordering::Relaxed);
+        self.running_expected_ns.store(expected_ns, Ordering::Relaxed);
+        self.idle.store(false, Ordering::Relaxed);
+    }
+
+    /// Called by the worker when a request of `expected_ns` expected work
+    /// finished (whatever its status).
+    #[inline]
+    pub fn on_finished(&self, expected_ns: u64) {
+        self.queue_len.fetch_sub(1, Ordering::Relaxed);
+        self.queued_work_ns.fetch_sub(expected_ns, Ordering::Relaxed);
+        self.running_deadline_ns.store(0, Ordering::Relaxed);
+        self.running_start_ns.store(0, Ordering::Relaxed);
+        self.running_expected_ns.store(0, Ordering::Relaxed);
+    }
+
+    /// Called by the worker when it has nothing left to run.
+    #[inline]
+    pub fn on_idle(&self) {
+        self.idle.store(true, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accounting_round_trip() {
+        let s = WorkerState::new();
+        assert!(s.is_idle());
+        s.on_assigned(1_000);
+        s.on_assigned(2_000);
+        assert_eq!((s.queue_len(), s.queued_work_ns()), (2, 3_000));
+        assert!(!s.is_idle());
+        s.on_running(50, 10, 1_000);
+        let snap = s.snapshot();
+        assert_eq!((snap.running_deadline_ns, snap.running_start_ns), (50, 10));
+        s.on_finished(1_000);
+        s.on_assign_undone(2_000);
+        s.on_idle();
+        assert_eq!(s.snapshot(), WorkerSnapshot { idle: true, ..Default::default() });
+    }
+}
