@@ -1,1 +1,8 @@
-//! placeholder
+//! The Tern dispatcher: spec files, pluggable scheduling policies and the
+//! `dispatcher` binary's main loop (DESIGN.md §2, §6, §7).
+//!
+//! - [`spec`]: SLEdge/SLEdgeScale-compatible spec files (routes → modules,
+//!   expected execution times, deadlines). The load generator reads specs
+//!   through this module too.
+
+pub mod spec;
