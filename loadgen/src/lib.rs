@@ -1,1 +1,27 @@
-//! placeholder
+//! tern-loadgen: the open-loop load generator every Tern performance figure
+//! is measured with.
+//!
+//! * [`arrivals`]: seeded Poisson or constant schedules of *intended* send
+//!   times.
+//! * [`mix`]: which routes to call, with what weights and bodies.
+//! * [`route_stats`], [`report`]: HdrHistogram accounting per route, and the
+//!   figures of a run (offered vs achieved rate, percentiles, deadline-met %,
+//!   errors by status, server queueing and execution time).
+//! * [`csv`], [`plot`]: result files and their plots.
+//! * [`rate_list`]: the rates of a sweep.
+//!
+//! Latency is always measured from a request's intended send time, never
+//! from when loadgen managed to send it, so a stalled server or a slow
+//! generator shows up in the tail instead of being hidden (no coordinated
+//! omission).
+
+pub mod arrivals;
+pub mod csv;
+pub mod error;
+pub mod mix;
+pub mod plot;
+pub mod rate_list;
+pub mod report;
+pub mod route_stats;
+
+pub use error::LoadgenError;
