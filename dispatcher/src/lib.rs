@@ -4,5 +4,10 @@
 //! - [`spec`]: SLEdge/SLEdgeScale-compatible spec files (routes → modules,
 //!   expected execution times, deadlines). The load generator reads specs
 //!   through this module too.
+//! - [`policy`]: the policy trait, the policies (`rr`, `jsq`, `lld`, `edf`)
+//!   and their table; pure logic over a view of the workers.
+//! - [`admission`]: the `--admission` check.
 
+pub mod admission;
+pub mod policy;
 pub mod spec;
