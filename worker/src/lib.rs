@@ -1,5 +1,45 @@
 //! tern-worker: per-core worker loops that run each request in a fresh
 //! wasmtime sandbox.
+//!
+//! The pieces, in the order a request meets them:
+//!
+//! - [`Runtime`]: one wasmtime [`Engine`](wasmtime::Engine) (cranelift, the
+//!   pooling allocator, epoch interruption, async calls), the registered
+//!   functions, and the on-disk cache of compiled modules.
+//! - [`Runtime::register`]: compiles (or loads from the cache) a `.wasm`
+//!   file, detects its [`Abi`], and prepares an `InstancePre` so that each
+//!   request only instantiates.
+//! - [`WorkerPool`]: per-core worker threads, each with a bounded lock-free
+//!   inbox, a local run queue ([`LocalQueue::Fifo`] or [`LocalQueue::Edf`]),
+//!   and a completion queue back to the dispatcher; a worker may suspend a
+//!   running request at an epoch yield and switch to an earlier deadline.
+//! - [`state::WorkerState`]: what each worker publishes for the dispatcher's
+//!   policies, in cache-padded atomics.
+//!
+//! Every request gets its own store and instance; a trap, stack overflow,
+//! runaway loop, out-of-memory or oversized output ends that request with its
+//! own [`Outcome`] and the worker keeps serving.
 
 pub mod clock;
+pub mod guest_build;
 pub mod state;
+
+mod cache;
+mod executor;
+mod function;
+mod idle;
+mod invoke;
+mod job;
+mod pool;
+mod run_queue;
+mod runtime;
+mod sandbox;
+mod wasi;
+mod worker_loop;
+
+pub use function::{Abi, FunctionId, FunctionLimits, RegisterError};
+pub use idle::{Idle, ParkIdle};
+pub use job::{Completion, Job, Outcome};
+pub use pool::{IdleFactory, WorkerPool, WorkerPoolConfig};
+pub use run_queue::LocalQueue;
+pub use runtime::{CacheStats, Runtime, RuntimeConfig};

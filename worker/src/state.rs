@@ -92,7 +92,8 @@ impl WorkerState {
     #[inline]
     pub fn on_assigned(&self, expected_ns: u64) {
         self.queue_len.fetch_add(1, Ordering::Relaxed);
-        self.queued_work_ns.fetch_add(expected_ns, Ordering::Relaxed);
+        self.queued_work_ns
+            .fetch_add(expected_ns, Ordering::Relaxed);
         self.idle.store(false, Ordering::Relaxed);
     }
 
@@ -101,15 +102,18 @@ impl WorkerState {
     #[inline]
     pub fn on_assign_undone(&self, expected_ns: u64) {
         self.queue_len.fetch_sub(1, Ordering::Relaxed);
-        self.queued_work_ns.fetch_sub(expected_ns, Ordering::Relaxed);
+        self.queued_work_ns
+            .fetch_sub(expected_ns, Ordering::Relaxed);
     }
 
     /// Called by the worker when a request starts or resumes running.
     #[inline]
     pub fn on_running(&self, deadline_ns: u64, start_ns: u64, expected_ns: u64) {
-        self.running_deadline_ns.store(deadline_ns, Ordering::Relaxed);
+        self.running_deadline_ns
+            .store(deadline_ns, Ordering::Relaxed);
         self.running_start_ns.store(start_ns, Ordering::Relaxed);
-        self.running_expected_ns.store(expected_ns, Ordering::Relaxed);
+        self.running_expected_ns
+            .store(expected_ns, Ordering::Relaxed);
         self.idle.store(false, Ordering::Relaxed);
     }
 
@@ -118,7 +122,8 @@ impl WorkerState {
     #[inline]
     pub fn on_finished(&self, expected_ns: u64) {
         self.queue_len.fetch_sub(1, Ordering::Relaxed);
-        self.queued_work_ns.fetch_sub(expected_ns, Ordering::Relaxed);
+        self.queued_work_ns
+            .fetch_sub(expected_ns, Ordering::Relaxed);
         self.running_deadline_ns.store(0, Ordering::Relaxed);
         self.running_start_ns.store(0, Ordering::Relaxed);
         self.running_expected_ns.store(0, Ordering::Relaxed);
@@ -128,6 +133,25 @@ impl WorkerState {
     #[inline]
     pub fn on_idle(&self) {
         self.idle.store(true, Ordering::Relaxed);
+    }
+
+    /// Called by the worker when its inbox and run queue are empty: marks it
+    /// idle unless a request has been assigned meanwhile (the dispatcher
+    /// counts a request in `queue_len` before pushing it), so that a request
+    /// racing with the worker going idle never leaves it marked idle with
+    /// work pending. Returns whether it is now idle. Costs a fence.
+    #[inline]
+    pub fn on_idle_if_empty(&self) -> bool {
+        if self.queue_len.load(Ordering::Relaxed) != 0 {
+            return false;
+        }
+        self.idle.store(true, Ordering::SeqCst);
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if self.queue_len.load(Ordering::SeqCst) != 0 {
+            self.idle.store(false, Ordering::Relaxed);
+            return false;
+        }
+        true
     }
 }
 
@@ -149,6 +173,12 @@ mod tests {
         s.on_finished(1_000);
         s.on_assign_undone(2_000);
         s.on_idle();
-        assert_eq!(s.snapshot(), WorkerSnapshot { idle: true, ..Default::default() });
+        assert_eq!(
+            s.snapshot(),
+            WorkerSnapshot {
+                idle: true,
+                ..Default::default()
+            }
+        );
     }
 }

@@ -1,0 +1,92 @@
+//! What the dispatcher hands a worker ([`Job`]) and what comes back
+//! ([`Completion`], [`Outcome`]).
+
+use std::fmt;
+
+use crate::function::FunctionId;
+
+/// One request for a worker. Times are [`clock::now_ns`](crate::clock::now_ns)
+/// values.
+#[derive(Debug)]
+pub struct Job {
+    /// Opaque to the worker; returned in the [`Completion`].
+    pub id: u64,
+    /// The registered function to run.
+    pub function: FunctionId,
+    /// The request body: stdin of a WASI function, the input buffer of a raw one.
+    pub payload: Vec<u8>,
+    /// When the request arrived at the dispatcher.
+    pub arrival_ns: u64,
+    /// Absolute deadline; the EDF local queue runs the earliest first.
+    pub deadline_ns: u64,
+    /// Expected execution time, added to the worker's queued work while the
+    /// job is queued or running.
+    pub expected_ns: u64,
+}
+
+/// A finished job, from a worker's completion queue.
+#[derive(Debug)]
+pub struct Completion {
+    /// The [`Job::id`].
+    pub id: u64,
+    /// Index of the worker that ran it.
+    pub worker: usize,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The response body: stdout (WASI) or the returned buffer (raw) when the
+    /// outcome is [`Outcome::Ok`]; what the function wrote to stderr (first
+    /// 4 KiB) for [`Outcome::ExitCode`]; otherwise empty.
+    pub output: Vec<u8>,
+    /// Time from arrival to completion not spent executing: waiting in the
+    /// queues before the first run plus any time spent preempted.
+    pub queue_ns: u64,
+    /// Time spent executing (instantiation, the call and teardown), summed
+    /// over every slice the job ran.
+    pub exec_ns: u64,
+}
+
+/// How an invocation ended. Each maps to an RPC status in the dispatcher.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The function returned (raw ABI) or exited with code 0 (WASI).
+    Ok,
+    /// A Wasm trap other than stack overflow (unreachable, division by zero,
+    /// out-of-bounds access...), a raw-ABI contract violation, or an internal
+    /// error of the host; the message says which.
+    Trap(String),
+    /// The function ran longer than its route's execution-time limit.
+    Timeout,
+    /// The function tried to grow its memory past its route's limit.
+    OutOfMemory,
+    /// The function overflowed the Wasm stack.
+    StackOverflow,
+    /// The function produced more output than its route allows.
+    OutputTooLarge,
+    /// A WASI function exited with a non-zero code.
+    ExitCode(i32),
+    /// The job was not run: the worker's inbox was full, the sandbox pool was
+    /// exhausted, the function id is unknown, or the pool shut down.
+    Rejected,
+}
+
+impl Outcome {
+    /// Whether this is [`Outcome::Ok`].
+    pub fn is_ok(&self) -> bool {
+        matches!(self, Outcome::Ok)
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outcome::Ok => f.write_str("ok"),
+            Outcome::Trap(msg) => write!(f, "trap: {msg}"),
+            Outcome::Timeout => f.write_str("execution time limit exceeded"),
+            Outcome::OutOfMemory => f.write_str("memory limit exceeded"),
+            Outcome::StackOverflow => f.write_str("stack overflow"),
+            Outcome::OutputTooLarge => f.write_str("output limit exceeded"),
+            Outcome::ExitCode(code) => write!(f, "exited with code {code}"),
+            Outcome::Rejected => f.write_str("rejected"),
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! The [`WorkerPool`]: per-core worker threads and the lock-free queues
+//! between them and the dispatcher.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::thread::{JoinHandle, Thread};
+
+use crossbeam::queue::{ArrayQueue, SegQueue};
+
+use crate::idle::{Idle, ParkIdle};
+use crate::job::{Completion, Job};
+use crate::run_queue::LocalQueue;
+use crate::runtime::Runtime;
+use crate::sandbox::RunSlot;
+use crate::state::WorkerState;
+use crate::worker_loop::{WorkerContext, run_worker};
+
+/// Makes one worker's idle strategy; called once per worker thread.
+pub type IdleFactory = Arc<dyn Fn() -> Box<dyn Idle> + Send + Sync>;
+
+/// Settings of a [`WorkerPool`].
+#[derive(Clone)]
+pub struct WorkerPoolConfig {
+    /// Number of worker threads.
+    pub workers: usize,
+    /// Cores to pin the workers to (worker `i` on `cores[i % len]`); `None`
+    /// leaves placement to the OS.
+    pub cores: Option<Vec<usize>>,
+    /// Order of each worker's local run queue.
+    pub local_queue: LocalQueue,
+    /// Capacity of each worker's inbox; [`WorkerPool::submit`] refuses a job
+    /// when it is full.
+    pub inbox_capacity: usize,
+    /// Each worker's idle strategy.
+    pub idle: IdleFactory,
+}
+
+impl Default for WorkerPoolConfig {
+    /// One unpinned worker, FIFO, inbox of 1024, [`ParkIdle`].
+    fn default() -> Self {
+        WorkerPoolConfig {
+            workers: 1,
+            cores: None,
+            local_queue: LocalQueue::Fifo,
+            inbox_capacity: 1024,
+            idle: Arc::new(|| Box::new(ParkIdle::default()) as Box<dyn Idle>),
+        }
+    }
+}
+
+impl fmt::Debug for WorkerPoolConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkerPoolConfig")
+            .field("workers", &self.workers)
+            .field("cores", &self.cores)
+            .field("local_queue", &self.local_queue)
+            .field("inbox_capacity", &self.inbox_capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one worker shares with the dispatcher.
+pub(crate) struct WorkerShared {
+    pub state: WorkerState,
+    /// Jobs handed over and not yet taken into the local run queue.
+    pub inbox: ArrayQueue<Job>,
+    /// Finished jobs, drained by [`WorkerPool::poll_completions`].
+    pub completions: SegQueue<Completion>,
+    /// Read by the epoch callback of the request running on this worker.
+    pub slot: Arc<RunSlot>,
+}
+
+/// Per-core worker threads, each running requests in fresh sandboxes.
+///
+/// The dispatcher thread calls [`submit`](Self::submit),
+/// [`preempt`](Self::preempt) and [`poll_completions`](Self::poll_completions);
+/// policies read [`state`](Self::state). Nothing here takes a lock.
+pub struct WorkerPool {
+    runtime: Arc<Runtime>,
+    workers: Vec<Arc<WorkerShared>>,
+    threads: Vec<Thread>,
+    handles: Vec<JoinHandle<()>>,
+    stop: Arc<AtomicBool>,
+    completion_waker: Arc<OnceLock<Thread>>,
+    next_poll: AtomicUsize,
+}
+
+impl WorkerPool {
+    /// Starts `config.workers` threads (named `tern-worker-N`), pinned when
+    /// `config.cores` says so.
+    pub fn start(runtime: Arc<Runtime>, config: WorkerPoolConfig) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            config.workers > 0,
+            "a worker pool needs at least one worker"
+        );
+        anyhow::ensure!(config.inbox_capacity > 0, "inbox_capacity must be positive");
+        if let Some(cores) = &config.cores {
+            anyhow::ensure!(
+                !cores.is_empty(),
+                "cores, when given, must name at least one core"
+            );
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let completion_waker = Arc::new(OnceLock::new());
+        let mut pool = WorkerPool {
+            runtime: runtime.clone(),
+            workers: Vec::with_capacity(config.workers),
+            threads: Vec::with_capacity(config.workers),
+            handles: Vec::with_capacity(config.workers),
+            stop: stop.clone(),
+            completion_waker: completion_waker.clone(),
+            next_poll: AtomicUsize::new(0),
+        };
+        for index in 0..config.workers {
+            let shared = Arc::new(WorkerShared {
+                state: WorkerState::new(),
+                inbox: ArrayQueue::new(config.inbox_capacity),
+                completions: SegQueue::new(),
+                slot: Arc::new(RunSlot::default()),
+            });
+            let ctx = WorkerContext {
+                index,
+                runtime: runtime.clone(),
+                shared: shared.clone(),
+                local_queue: config.local_queue,
+                core: config.cores.as_ref().map(|c| c[index % c.len()]),
+                idle: (config.idle)(),
+                stop: stop.clone(),
+                completion_waker: completion_waker.clone(),
+            };
+            let handle = std::thread::Builder::new()
+                .name(format!("tern-worker-{index}"))
+                .spawn(move || run_worker(ctx))
+                .map_err(|e| anyhow::anyhow!("cannot spawn worker thread {index}: {e}"))?;
+            pool.workers.push(shared);
+            pool.threads.push(handle.thread().clone());
+            pool.handles.push(handle);
+        }
+        Ok(pool)
+    }
+
+    /// Number of workers.
+    pub fn len(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// Always false: a pool has at least one worker.
+    pub fn is_empty(&self) -> bool {
+        self.workers.is_empty()
+    }
+
+    /// The runtime the workers run functions from.
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    /// What worker `worker` publishes for policies. Panics if `worker >= len()`.
+    #[inline]
+    pub fn state(&self, worker: usize) -> &WorkerState {
+        &self.workers[worker].state
+    }
+
+    /// Hands `job` to `worker`: counts it in the worker's state
+    /// ([`WorkerState::on_assigned`]), pushes it to the worker's bounded
+    /// inbox, flags the worker's scheduler and unparks the thread (a futex
+    /// wake only if it was parked). Returns the job if the inbox is full or
+    /// `worker` does not exist, with the accounting undone. Lock-free; call
+    /// from one thread (the dispatcher).
+    #[inline]
+    pub fn submit(&self, worker: usize, job: Job) -> Result<(), Job> {
+        let Some(w) = self.workers.get(worker) else {
+            return Err(job);
+        };
+        let expected = job.expected_ns;
+        w.state.on_assigned(expected);
+        match w.inbox.push(job) {
+            Ok(()) => {
+                w.slot.reschedule.store(true, Ordering::Relaxed);
+                self.threads[worker].unpark();
+                Ok(())
+            }
+            Err(job) => {
+                w.state.on_assign_undone(expected);
+                Err(job)
+            }
+        }
+    }
+
+    /// Makes `worker` run its local scheduler at once rather than at the
+    /// next epoch tick: with an EDF local queue, the running request yields
+    /// at its next check and the worker switches to an earlier deadline if
+    /// one is queued. Bumps the engine epoch, so every running request on
+    /// every worker takes its epoch callback once (a few hundred ns each).
+    pub fn preempt(&self, worker: usize) {
+        if let Some(w) = self.workers.get(worker) {
+            w.slot.reschedule.store(true, Ordering::Relaxed);
+            self.runtime.bump_epoch();
+            self.threads[worker].unpark();
+        }
+    }
+
+    /// Moves every completion waiting in the workers' queues into `out`
+    /// (without blocking) and returns how many. Workers are drained in
+    /// rotating order so none is favoured.
+    pub fn poll_completions(&self, out: &mut Vec<Completion>) -> usize {
+        let n = self.workers.len();
+        let first = self.next_poll.load(Ordering::Relaxed) % n;
+        self.next_poll.store(first + 1, Ordering::Relaxed);
+        let before = out.len();
+        for k in 0..n {
+            let w = &self.workers[(first + k) % n];
+            while let Some(c) = w.completions.pop() {
+                out.push(c);
+            }
+        }
+        out.len() - before
+    }
+
+    /// Has the workers unpark `t` after each completion they push, so that an
+    /// adaptive dispatcher may park while waiting. Only the first call takes
+    /// effect.
+    pub fn set_completion_waker(&self, t: Thread) {
+        let _ = self.completion_waker.set(t);
+    }
+
+    /// Stops the workers and waits for them: a request running now finishes
+    /// its current slice; jobs still queued or suspended are dropped. Also
+    /// done when the pool is dropped.
+    pub fn shutdown(mut self) {
+        self.stop_and_join();
+    }
+
+    fn stop_and_join(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        for t in &self.threads {
+            t.unpark();
+        }
+        for h in self.handles.drain(..) {
+            if h.join().is_err() {
+                tracing::error!("a worker thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for WorkerPool {
+    fn drop(&mut self) {
+        self.stop_and_join();
+    }
+}

@@ -1,0 +1,437 @@
+//! The [`Runtime`]: one wasmtime engine, the registered functions, the
+//! compiled-module cache, and the epoch ticker that drives preemption and
+//! execution-time limits.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use wasmtime::{
+    Config, Engine, ExternType, InstanceAllocationStrategy, Linker, Module,
+    PoolingAllocationConfig, Strategy, ValType,
+};
+
+use crate::cache::ModuleCache;
+use crate::clock;
+use crate::executor::block_on;
+use crate::function::{
+    Abi, Entry, Function, FunctionId, FunctionLimits, RawExports, RegisterError,
+};
+use crate::invoke::{Payload, invoke};
+use crate::job::Outcome;
+use crate::sandbox::{RunSlot, Sandbox};
+use crate::wasi;
+
+/// Settings of a [`Runtime`].
+#[derive(Clone, Debug)]
+pub struct RuntimeConfig {
+    /// Directory of the compiled-module cache; `None` compiles at every
+    /// registration. Default: `$TERN_CACHE_DIR`, else `$HOME/.cache/tern`,
+    /// else `<tmp>/tern-cache`.
+    pub cache_dir: Option<PathBuf>,
+    /// Sandboxes that may exist at once across all workers (running,
+    /// suspended by preemption, or in `invoke_blocking`): the pooling
+    /// allocator's slot count. Each slot reserves address space (not memory)
+    /// for a linear memory and an async stack.
+    pub max_instances: u32,
+    /// Largest linear memory any function may have, bytes (the pool's slot
+    /// size); each function's own limit must not exceed it.
+    pub max_memory_bytes: u64,
+    /// Epoch tick period: how often a running request checks its time limit
+    /// and, in a worker with an EDF queue, whether to yield.
+    pub quantum: Duration,
+    /// Largest native stack Wasm code may use, bytes; deeper recursion ends
+    /// with [`Outcome::StackOverflow`].
+    pub max_wasm_stack: usize,
+    /// How many functions may be registered.
+    pub max_functions: usize,
+    /// Bytes of each linear memory reset with `memset` rather than
+    /// `madvise` when a sandbox is torn down (pooling allocator's
+    /// `linear_memory_keep_resident`): saves syscalls for small functions.
+    pub keep_resident_bytes: usize,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        let cache_dir = std::env::var_os("TERN_CACHE_DIR")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/tern")))
+            .unwrap_or_else(|| std::env::temp_dir().join("tern-cache"));
+        RuntimeConfig {
+            cache_dir: Some(cache_dir),
+            max_instances: 256,
+            max_memory_bytes: 256 << 20,
+            quantum: Duration::from_millis(1),
+            max_wasm_stack: 512 << 10,
+            max_functions: 1024,
+            keep_resident_bytes: 64 << 10,
+        }
+    }
+}
+
+impl RuntimeConfig {
+    /// The wasmtime configuration a [`Runtime`] uses: cranelift, the pooling
+    /// allocator sized by this config, epoch interruption. Public so that a
+    /// benchmark's bare-wasmtime baseline can use the very same settings.
+    pub fn wasmtime_config(&self) -> Config {
+        let n = self.max_instances;
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_core_instances(n)
+            .total_memories(n)
+            .total_tables(n)
+            .total_stacks(n)
+            .max_memories_per_module(1)
+            .max_tables_per_module(1)
+            .max_memory_size(usize::try_from(self.max_memory_bytes).unwrap_or(usize::MAX))
+            .linear_memory_keep_resident(self.keep_resident_bytes)
+            .table_keep_resident(self.keep_resident_bytes);
+        let mut config = Config::new();
+        config
+            .strategy(Strategy::Cranelift)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+            .epoch_interruption(true)
+            .max_wasm_stack(self.max_wasm_stack)
+            // Host functions run on the same fiber stack as the guest.
+            .async_stack_size(self.max_wasm_stack + (256 << 10))
+            .wasm_backtrace_max_frames(None);
+        config
+    }
+}
+
+/// Registration and cache counters of a [`Runtime`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Registrations that loaded a compiled artifact from the cache.
+    pub hits: u64,
+    /// Registrations that compiled the module.
+    pub compiled: u64,
+}
+
+/// One wasmtime engine and the functions registered on it. Shared by every
+/// worker (`Arc<Runtime>`); all methods take `&self`.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<Sandbox>,
+    config: RuntimeConfig,
+    cache: Option<ModuleCache>,
+    functions: Box<[OnceLock<Function>]>,
+    names: Mutex<HashMap<String, FunctionId>>,
+    hits: AtomicU64,
+    compiled: AtomicU64,
+    ticker: Option<Ticker>,
+}
+
+struct Ticker {
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<()>,
+}
+
+thread_local! {
+    /// The run slot of `invoke_blocking` calls on this thread.
+    static BLOCKING_SLOT: Arc<RunSlot> = Arc::new(RunSlot::default());
+}
+
+impl Runtime {
+    /// Builds the engine (cranelift, pooling allocator, epoch interruption),
+    /// opens the cache directory, and starts the epoch ticker thread (one
+    /// wake-up per quantum). Reserves address space for `max_instances`
+    /// sandboxes up front.
+    pub fn new(config: RuntimeConfig) -> anyhow::Result<Self> {
+        anyhow::ensure!(config.max_instances > 0, "max_instances must be positive");
+        anyhow::ensure!(!config.quantum.is_zero(), "quantum must be positive");
+        let engine = Engine::new(&config.wasmtime_config())
+            .map_err(|e| anyhow::anyhow!("cannot create the wasmtime engine: {e:#}"))?;
+        let mut linker = Linker::new(&engine);
+        wasi::add_to_linker(&mut linker)
+            .map_err(|e| anyhow::anyhow!("cannot define the WASI imports: {e:#}"))?;
+        let cache = match &config.cache_dir {
+            Some(dir) => Some(ModuleCache::open(dir, &engine).map_err(|e| {
+                anyhow::anyhow!("cannot open the module cache {}: {e}", dir.display())
+            })?),
+            None => None,
+        };
+        let functions = (0..config.max_functions).map(|_| OnceLock::new()).collect();
+        let ticker = Some(Ticker::start(engine.clone(), config.quantum)?);
+        Ok(Runtime {
+            engine,
+            linker,
+            config,
+            cache,
+            functions,
+            names: Mutex::new(HashMap::new()),
+            hits: AtomicU64::new(0),
+            compiled: AtomicU64::new(0),
+            ticker,
+        })
+    }
+
+    /// The wasmtime engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The configuration this runtime was built with.
+    pub fn config(&self) -> &RuntimeConfig {
+        &self.config
+    }
+
+    /// Registers the module at `wasm_path` under `name` with `limits`: loads
+    /// its compiled artifact from the cache, or compiles it with cranelift
+    /// (milliseconds to seconds) and caches it; checks its imports against
+    /// the WASI subset; detects its [`Abi`]; prepares an `InstancePre`.
+    /// Errors name the file and say what is wrong.
+    pub fn register(
+        &self,
+        name: &str,
+        wasm_path: &Path,
+        limits: FunctionLimits,
+    ) -> Result<FunctionId, RegisterError> {
+        let path = wasm_path.to_path_buf();
+        let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+        if names.contains_key(name) {
+            return Err(RegisterError::Duplicate { name: name.into() });
+        }
+        let index = names.len();
+        if index >= self.functions.len() {
+            return Err(RegisterError::TooMany {
+                name: name.into(),
+                max: self.functions.len(),
+            });
+        }
+        self.check_limits(name, &limits)?;
+        let wasm = std::fs::read(&path).map_err(|source| RegisterError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let (module, from_cache) = self.load_or_compile(&path, &wasm)?;
+        for import in module.imports() {
+            if import.module() != wasi::MODULE || !wasi::SUPPORTED.contains(&import.name()) {
+                return Err(RegisterError::UnsupportedImport {
+                    path,
+                    module: import.module().into(),
+                    name: import.name().into(),
+                });
+            }
+        }
+        for export in module.exports() {
+            if let ExternType::Memory(mem) = export.ty() {
+                let min_bytes = mem.minimum().saturating_mul(mem.page_size());
+                if min_bytes > limits.max_memory_bytes {
+                    return Err(RegisterError::BadLimits {
+                        name: name.into(),
+                        message: format!(
+                            "{} needs {min_bytes} bytes of memory at start, above its limit of {}",
+                            path.display(),
+                            limits.max_memory_bytes
+                        ),
+                    });
+                }
+            }
+        }
+        let entry = detect_entry(&path, &module)?;
+        let pre = self
+            .linker
+            .instantiate_pre(&module)
+            .map_err(|e| RegisterError::Compile {
+                path: path.clone(),
+                message: format!("{e:#}"),
+            })?;
+        let function = Function {
+            name: name.into(),
+            pre,
+            entry,
+            limits,
+            from_cache,
+        };
+        if self.functions[index].set(function).is_err() {
+            unreachable!("function slots are filled in order under the names lock");
+        }
+        let id = FunctionId(index as u32);
+        names.insert(name.into(), id);
+        Ok(id)
+    }
+
+    fn check_limits(&self, name: &str, limits: &FunctionLimits) -> Result<(), RegisterError> {
+        let bad = |message: String| {
+            Err(RegisterError::BadLimits {
+                name: name.into(),
+                message,
+            })
+        };
+        if limits.max_memory_bytes > self.config.max_memory_bytes {
+            return bad(format!(
+                "max_memory_bytes {} exceeds the runtime's max_memory_bytes {}",
+                limits.max_memory_bytes, self.config.max_memory_bytes
+            ));
+        }
+        if limits.max_exec.is_zero() {
+            return bad("max_exec must be positive".into());
+        }
+        Ok(())
+    }
+
+    fn load_or_compile(&self, path: &Path, wasm: &[u8]) -> Result<(Module, bool), RegisterError> {
+        if let Some(cache) = &self.cache
+            && let Some(module) = cache.load(&self.engine, wasm)
+        {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok((module, true));
+        }
+        let module = Module::new(&self.engine, wasm).map_err(|e| RegisterError::Compile {
+            path: path.to_path_buf(),
+            message: format!("{e:#}"),
+        })?;
+        self.compiled.fetch_add(1, Ordering::Relaxed);
+        if let Some(cache) = &self.cache {
+            cache.store(wasm, &module);
+        }
+        Ok((module, false))
+    }
+
+    /// The id of the function registered as `name`.
+    pub fn lookup(&self, name: &str) -> Option<FunctionId> {
+        self.names
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .copied()
+    }
+
+    /// The name, ABI and limits of a registered function.
+    pub fn describe(&self, f: FunctionId) -> Option<(&str, Abi, FunctionLimits)> {
+        self.function(f)
+            .map(|func| (func.name.as_str(), func.abi(), func.limits))
+    }
+
+    /// Whether `f`'s compiled code came from the on-disk cache.
+    pub fn loaded_from_cache(&self, f: FunctionId) -> Option<bool> {
+        self.function(f).map(|func| func.from_cache)
+    }
+
+    /// How many registrations hit the cache and how many compiled.
+    pub fn cache_stats(&self) -> CacheStats {
+        CacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            compiled: self.compiled.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The function behind `f`: one bounds check and one atomic load.
+    #[inline]
+    pub(crate) fn function(&self, f: FunctionId) -> Option<&Function> {
+        self.functions.get(f.index()).and_then(OnceLock::get)
+    }
+
+    /// Runs `f` on `input` on the calling thread, with `f`'s limits, and
+    /// returns its outcome and output (see [`Completion::output`](crate::Completion::output)).
+    /// The same code path as a worker's, without preemption: fresh store,
+    /// instantiate, call, teardown. For tests, benchmarks and one-off calls.
+    pub fn invoke_blocking(&self, f: FunctionId, input: &[u8]) -> (Outcome, Vec<u8>) {
+        let Some(func) = self.function(f) else {
+            return (Outcome::Rejected, Vec::new());
+        };
+        let slot = BLOCKING_SLOT.with(Arc::clone);
+        let max_exec = u64::try_from(func.limits.max_exec.as_nanos()).unwrap_or(u64::MAX);
+        slot.exec_deadline_ns
+            .store(clock::now_ns().saturating_add(max_exec), Ordering::Relaxed);
+        block_on(invoke(
+            &self.engine,
+            func,
+            Payload::Borrowed(input),
+            slot,
+            false,
+        ))
+    }
+
+    /// Bumps the engine epoch now, so that every running request reaches its
+    /// epoch callback at its next check (function entry or loop back-edge)
+    /// instead of at the next tick. Costs one atomic increment.
+    #[inline]
+    pub fn bump_epoch(&self) {
+        self.engine.increment_epoch();
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if let Some(t) = self.ticker.take() {
+            t.stop.store(true, Ordering::Relaxed);
+            t.thread.thread().unpark();
+            let _ = t.thread.join();
+        }
+    }
+}
+
+impl Ticker {
+    fn start(engine: Engine, quantum: Duration) -> anyhow::Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop2 = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("tern-epoch".into())
+            .spawn(move || {
+                while !stop2.load(Ordering::Relaxed) {
+                    std::thread::park_timeout(quantum);
+                    engine.increment_epoch();
+                }
+            })?;
+        Ok(Ticker { stop, thread })
+    }
+}
+
+/// Finds the module's entry point: `tern_handle` (raw ABI, preferred) or
+/// `_start` (WASI command), with the types each ABI requires.
+fn detect_entry(path: &Path, module: &Module) -> Result<Entry, RegisterError> {
+    let bad = |message: String| RegisterError::BadAbi {
+        path: path.to_path_buf(),
+        message,
+    };
+    let func_sig = |name: &str| match module.get_export(name) {
+        Some(ExternType::Func(f)) => Some((
+            f.params().collect::<Vec<_>>(),
+            f.results().collect::<Vec<_>>(),
+        )),
+        _ => None,
+    };
+    let is = |v: &[ValType], want: &[ValType]| {
+        v.len() == want.len() && v.iter().zip(want).all(|(a, b)| a.matches(b))
+    };
+    if let Some((params, results)) = func_sig("tern_handle") {
+        if !is(&params, &[ValType::I32, ValType::I32]) || !is(&results, &[ValType::I64]) {
+            return Err(bad(
+                "raw ABI: tern_handle must have type (i32, i32) -> i64".into()
+            ));
+        }
+        match func_sig("tern_alloc") {
+            Some((p, r)) if is(&p, &[ValType::I32]) && is(&r, &[ValType::I32]) => {}
+            Some(_) => return Err(bad("raw ABI: tern_alloc must have type (i32) -> i32".into())),
+            None => return Err(bad("raw ABI: exports tern_handle but not tern_alloc".into())),
+        }
+        if !matches!(module.get_export("memory"), Some(ExternType::Memory(_))) {
+            return Err(bad(
+                "raw ABI: exports tern_handle but no memory named `memory`".into(),
+            ));
+        }
+        let index = |name: &str| {
+            module
+                .get_export_index(name)
+                .ok_or_else(|| bad(format!("no export {name}")))
+        };
+        return Ok(Entry::Raw(RawExports {
+            memory: index("memory")?,
+            alloc: index("tern_alloc")?,
+            handle: index("tern_handle")?,
+        }));
+    }
+    match func_sig("_start") {
+        Some((p, r)) if p.is_empty() && r.is_empty() => Ok(Entry::Wasi {
+            start: module.get_export_index("_start").ok_or_else(|| bad("no export _start".into()))?,
+        }),
+        Some(_) => Err(bad("WASI ABI: _start must have type () -> ()".into())),
+        None => Err(bad(
+            "exports neither _start (WASI command) nor tern_handle (raw ABI); build a C main() with wasi-libc, or see worker/README.md".into(),
+        )),
+    }
+}

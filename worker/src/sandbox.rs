@@ -1,0 +1,132 @@
+//! The per-request host state that lives in each wasmtime `Store`: stdin and
+//! stdout buffers, limits, and the hooks that enforce them (resource limiter,
+//! epoch callback).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use wasmtime::{ResourceLimiter, StoreContextMut, UpdateDeadline};
+
+use crate::clock;
+
+/// How much of stderr a WASI function's failure report keeps.
+pub(crate) const STDERR_CAP: usize = 4096;
+
+/// Shared between a worker thread and the request running on it: read by the
+/// epoch callback inside the guest, written by the worker loop (resume) and
+/// by the dispatcher (new arrivals). One per worker, allocated once.
+#[derive(Debug, Default)]
+pub(crate) struct RunSlot {
+    /// Absolute time at which the running request exceeds its execution
+    /// limit, given the execution time it used before this slice.
+    pub exec_deadline_ns: AtomicU64,
+    /// Set when the worker's scheduler should look at its inbox at the next
+    /// epoch tick: a job arrived, or the dispatcher asked for a preemption.
+    pub reschedule: AtomicBool,
+}
+
+/// Why the host stopped a request (as opposed to a Wasm trap).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Fault {
+    OutOfMemory,
+    OutputTooLarge,
+    Timeout,
+}
+
+/// The error a host hook raises to unwind the guest; the [`Fault`] it
+/// records in the store says which outcome to report.
+#[derive(Debug, thiserror::Error)]
+#[error("request stopped by the host: {0:?}")]
+pub(crate) struct HostStop(pub Fault);
+
+/// `proc_exit(code)` unwinding the guest.
+#[derive(Debug, thiserror::Error)]
+#[error("guest exited with code {0}")]
+pub(crate) struct GuestExit(pub i32);
+
+/// The data of one request's `Store`.
+pub(crate) struct Sandbox {
+    /// Request body (WASI stdin) and how much the guest has read.
+    pub stdin: Vec<u8>,
+    pub stdin_pos: usize,
+    /// Response body (WASI stdout).
+    pub stdout: Vec<u8>,
+    /// First [`STDERR_CAP`] bytes of stderr.
+    pub stderr: Vec<u8>,
+    pub max_output: usize,
+    pub max_memory: usize,
+    /// Set by a host hook that stopped the request.
+    pub fault: Option<Fault>,
+    /// Whether an epoch tick may suspend the request (worker pool with an
+    /// EDF local queue) or only checks its time limit.
+    pub preemptible: bool,
+    pub slot: Arc<RunSlot>,
+    /// State of `random_get`'s xorshift generator.
+    pub rng: u64,
+}
+
+impl Sandbox {
+    pub fn new(
+        stdin: Vec<u8>,
+        max_output: usize,
+        max_memory: usize,
+        preemptible: bool,
+        slot: Arc<RunSlot>,
+    ) -> Self {
+        Sandbox {
+            stdin,
+            stdin_pos: 0,
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+            max_output,
+            max_memory,
+            fault: None,
+            preemptible,
+            slot,
+            rng: 0,
+        }
+    }
+}
+
+impl ResourceLimiter for Sandbox {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.max_memory {
+            // A trap rather than a failed `memory.grow`: a C program whose
+            // malloc returns NULL may go on misbehaving, and the caller wants
+            // one clear status.
+            self.fault = Some(Fault::OutOfMemory);
+            return Err(wasmtime::Error::new(HostStop(Fault::OutOfMemory)));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        _desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        // Bounded by the pooling allocator's `table_elements`.
+        Ok(true)
+    }
+}
+
+/// The epoch-deadline callback: runs in the guest's context at each epoch
+/// tick. Ends the request if it has used up its execution time; otherwise
+/// yields to the worker's scheduler when it has something new to look at.
+pub(crate) fn on_epoch(mut cx: StoreContextMut<'_, Sandbox>) -> wasmtime::Result<UpdateDeadline> {
+    let data = cx.data_mut();
+    if clock::now_ns() >= data.slot.exec_deadline_ns.load(Ordering::Relaxed) {
+        data.fault = Some(Fault::Timeout);
+        return Err(wasmtime::Error::new(HostStop(Fault::Timeout)));
+    }
+    if data.preemptible && data.slot.reschedule.load(Ordering::Relaxed) {
+        return Ok(UpdateDeadline::Yield(1));
+    }
+    Ok(UpdateDeadline::Continue(1))
+}

@@ -1,0 +1,175 @@
+//! One worker thread: take jobs from the inbox into the local run queue, run
+//! the first as a future polled on this thread, and at each epoch yield let
+//! the local scheduler decide whether to keep running it or switch to an
+//! earlier deadline (the preempted future is kept and resumed later).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::task::Poll;
+use std::thread::Thread;
+
+use crate::clock;
+use crate::executor::poll_once;
+use crate::function::Function;
+use crate::idle::Idle;
+use crate::invoke::{Payload, invoke};
+use crate::job::{Completion, Job, Outcome};
+use crate::pool::WorkerShared;
+use crate::run_queue::{LocalQueue, RunQueue};
+use crate::runtime::Runtime;
+
+/// Everything a worker thread owns, moved into it at spawn.
+pub(crate) struct WorkerContext {
+    pub index: usize,
+    pub runtime: Arc<Runtime>,
+    pub shared: Arc<WorkerShared>,
+    pub local_queue: LocalQueue,
+    pub core: Option<usize>,
+    pub idle: Box<dyn Idle>,
+    pub stop: Arc<AtomicBool>,
+    pub completion_waker: Arc<OnceLock<Thread>>,
+}
+
+type Invocation<'rt> = Pin<Box<dyn Future<Output = (Outcome, Vec<u8>)> + 'rt>>;
+
+/// A job in the local run queue: not started yet (`future` is `None`, the
+/// payload is still in `job`), or suspended at an epoch yield.
+struct Task<'rt> {
+    job: Job,
+    function: Option<&'rt Function>,
+    future: Option<Invocation<'rt>>,
+    /// Execution time used so far, ns.
+    exec_ns: u64,
+}
+
+/// The worker thread's body; returns when the pool stops.
+pub(crate) fn run_worker(ctx: WorkerContext) {
+    let WorkerContext {
+        index,
+        runtime,
+        shared,
+        local_queue,
+        core,
+        mut idle,
+        stop,
+        completion_waker,
+    } = ctx;
+    if let Some(core) = core
+        && !core_affinity::set_for_current(core_affinity::CoreId { id: core })
+    {
+        tracing::warn!(worker = index, core, "cannot pin worker thread to core");
+    }
+    let rt: &Runtime = &runtime;
+    let preemptible = local_queue == LocalQueue::Edf;
+    let mut queue: RunQueue<Task<'_>> = RunQueue::new(local_queue);
+    let mut idle_marked = false;
+    let finish = |task: Task<'_>, outcome: Outcome, output: Vec<u8>| {
+        let end = clock::now_ns();
+        let total = end.saturating_sub(task.job.arrival_ns);
+        shared.state.on_finished(task.job.expected_ns);
+        shared.completions.push(Completion {
+            id: task.job.id,
+            worker: index,
+            outcome,
+            output,
+            queue_ns: total.saturating_sub(task.exec_ns),
+            exec_ns: task.exec_ns,
+        });
+        if let Some(t) = completion_waker.get() {
+            t.unpark();
+        }
+    };
+
+    loop {
+        take_inbox(&shared, rt, &mut queue);
+        let Some(mut task) = queue.pop() else {
+            if stop.load(Ordering::Acquire) {
+                break;
+            }
+            if !idle_marked {
+                idle_marked = shared.state.on_idle_if_empty();
+            }
+            idle.idle();
+            continue;
+        };
+        idle_marked = false;
+        idle.reset();
+        let Some(function) = task.function else {
+            finish(task, Outcome::Rejected, Vec::new());
+            continue;
+        };
+        let max_exec = u64::try_from(function.limits.max_exec.as_nanos()).unwrap_or(u64::MAX);
+        // Run slices of this task until it completes or yields to an
+        // earlier deadline.
+        loop {
+            let start = clock::now_ns();
+            // Published start is the virtual start (now minus time already
+            // run), so start + expected is still the expected finish.
+            shared.state.on_running(
+                task.job.deadline_ns,
+                start - task.exec_ns.min(start - 1),
+                task.job.expected_ns,
+            );
+            shared.slot.exec_deadline_ns.store(
+                start.saturating_add(max_exec.saturating_sub(task.exec_ns)),
+                Ordering::Relaxed,
+            );
+            let future = task.future.get_or_insert_with(|| {
+                let payload = std::mem::take(&mut task.job.payload);
+                Box::pin(invoke(
+                    rt.engine(),
+                    function,
+                    Payload::Owned(payload),
+                    shared.slot.clone(),
+                    preemptible,
+                ))
+            });
+            let poll = poll_once(future.as_mut());
+            task.exec_ns += clock::now_ns().saturating_sub(start);
+            match poll {
+                Poll::Ready((outcome, output)) => {
+                    task.future = None;
+                    finish(task, outcome, output);
+                    break;
+                }
+                Poll::Pending => {
+                    take_inbox(&shared, rt, &mut queue);
+                    if queue
+                        .earliest_deadline()
+                        .is_some_and(|d| d < task.job.deadline_ns)
+                    {
+                        queue.push(task.job.deadline_ns, task);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    // Shutdown: queued and suspended tasks are dropped (a suspended wasmtime
+    // fiber is unwound safely on drop).
+    let dropped = queue.len() + shared.inbox.len();
+    if dropped > 0 {
+        tracing::debug!(worker = index, dropped, "worker stopped with jobs pending");
+    }
+}
+
+/// Moves every job waiting in the inbox to the local run queue. Clears the
+/// reschedule flag first, so an arrival after the drain sets it again.
+#[inline]
+fn take_inbox<'rt>(shared: &WorkerShared, rt: &'rt Runtime, queue: &mut RunQueue<Task<'rt>>) {
+    shared.slot.reschedule.store(false, Ordering::Relaxed);
+    while let Some(job) = shared.inbox.pop() {
+        let function = rt.function(job.function);
+        queue.push(
+            job.deadline_ns,
+            Task {
+                job,
+                function,
+                future: None,
+                exec_ns: 0,
+            },
+        );
+    }
+}
