@@ -14,6 +14,9 @@ use std::net::SocketAddrV4;
 
 pub mod udp;
 
+#[cfg(feature = "dpdk")]
+pub mod dpdk;
+
 /// One datagram to send: the UDP payload is `header` followed by `payload`.
 ///
 /// The split lets the endpoint send a message's bytes straight from the
