@@ -63,7 +63,10 @@ impl RxBatch {
     /// A batch of `capacity` slots that each hold a datagram of up to
     /// `slot_size` bytes. Costs one allocation of `capacity * slot_size`.
     pub fn new(capacity: usize, slot_size: usize) -> Self {
-        assert!(capacity > 0 && slot_size > 0, "RxBatch needs capacity and slot size");
+        assert!(
+            capacity > 0 && slot_size > 0,
+            "RxBatch needs capacity and slot size"
+        );
         RxBatch {
             storage: vec![0; capacity * slot_size],
             slot_size,
@@ -139,7 +142,12 @@ impl RxBatch {
     /// (recvmmsg): the storage, the slot size, and the per-slot lengths and
     /// peers to be written.
     pub fn raw_parts_mut(&mut self) -> (&mut [u8], usize, &mut [usize], &mut [SocketAddrV4]) {
-        (&mut self.storage, self.slot_size, &mut self.lens, &mut self.peers)
+        (
+            &mut self.storage,
+            self.slot_size,
+            &mut self.lens,
+            &mut self.peers,
+        )
     }
 
     /// For transports using [`raw_parts_mut`](Self::raw_parts_mut): marks

@@ -1,0 +1,572 @@
+//! The client half of the protocol: connect, sending requests under
+//! credits, reassembling responses, and retransmission timers.
+
+use std::net::SocketAddrV4;
+use std::time::Instant;
+
+use super::event::{Event, Response, SessionId};
+use super::message_layout::{MAX_PACKETS, packet_range, packets_for};
+use super::session::{ClientSide, ClientSlot, Role, Session};
+use super::tx_queue::PayloadRef;
+use super::{Core, SESSION_SLOTS, TERN_HEADER};
+use crate::error::RpcError;
+use crate::wire::connect::{ConnectRepr, ConnectStatus};
+use crate::wire::response::{PREAMBLE_LEN, PreambleRepr};
+use crate::wire::tern::{PacketKind, TernRepr};
+
+impl Core {
+    pub(super) fn connect(&mut self, server: SocketAddrV4) -> Result<SessionId, RpcError> {
+        if self.sessions.live() >= self.config.max_sessions {
+            return Err(RpcError::TooManySessions(self.config.max_sessions));
+        }
+        let now = Instant::now();
+        let credits = self.config.credits as usize;
+        let chunk = self.max_datagram - TERN_HEADER;
+        let id = self.sessions.insert(|id| Session {
+            id,
+            peer: server,
+            remote: 0,
+            peer_nonce: 0,
+            chunk,
+            role: Role::Client(Box::new(ClientSide {
+                connected: false,
+                connect_sent: now,
+                connect_retries: 0,
+                slots: Default::default(),
+                credits,
+                outstanding: 0,
+                next_slot: 0,
+                in_tx_queue: false,
+            })),
+        });
+        self.send_connect(server, id.num);
+        Ok(id)
+    }
+
+    fn send_connect(&mut self, server: SocketAddrV4, num: u16) {
+        let hdr = TernRepr {
+            kind: PacketKind::Connect,
+            req_type: 0,
+            session: num,
+            pkt_num: 0,
+            req_num: 0,
+            msg_len: 0,
+        };
+        let body = ConnectRepr {
+            nonce: self.nonce,
+            max_datagram: self.max_datagram as u16,
+            status: ConnectStatus::Accepted,
+            server_session: 0,
+        };
+        let mut bytes = [0u8; TERN_HEADER + crate::wire::connect::CONNECT_LEN];
+        bytes[..TERN_HEADER].copy_from_slice(&hdr.to_bytes());
+        bytes[TERN_HEADER..].copy_from_slice(&body.to_bytes());
+        self.txq.push(server, &bytes, PayloadRef::None);
+    }
+
+    pub(super) fn on_connect_ack(
+        &mut self,
+        peer: SocketAddrV4,
+        hdr: &TernRepr,
+        payload: &[u8],
+        events: &mut Vec<Event>,
+    ) {
+        let Ok(ack) = ConnectRepr::parse(payload) else {
+            self.stats.malformed_dropped += 1;
+            return;
+        };
+        let max_dg = self.max_datagram;
+        let Some(s) = self
+            .sessions
+            .get_mut(hdr.session)
+            .filter(|s| s.peer == peer && !s.is_server())
+        else {
+            // We forgot this session (e.g. we restarted): tell the server.
+            if ack.status == ConnectStatus::Accepted {
+                self.reject_unknown(peer, hdr);
+            } else {
+                self.stats.unknown_session_dropped += 1;
+            }
+            return;
+        };
+        let id = s.id;
+        let Some(c) = s.client_mut() else { return };
+        if c.connected {
+            self.stats.duplicates_suppressed += 1;
+            return;
+        }
+        if ack.status == ConnectStatus::Refused {
+            self.sessions.remove(hdr.session);
+            events.push(Event::ConnectFailed {
+                session: id,
+                reason: "refused by server: too many sessions".into(),
+            });
+            return;
+        }
+        if (ack.max_datagram as usize) < 64 {
+            self.stats.malformed_dropped += 1;
+            return;
+        }
+        c.connected = true;
+        s.remote = ack.server_session;
+        s.peer_nonce = ack.nonce;
+        s.chunk = max_dg.min(ack.max_datagram as usize) - TERN_HEADER;
+        self.sessions.index_client(hdr.session);
+        events.push(Event::Connected(id));
+    }
+
+    pub(super) fn send_request(
+        &mut self,
+        sid: SessionId,
+        req_type: u16,
+        payload: Vec<u8>,
+        tag: u64,
+    ) -> Result<(), RpcError> {
+        let max_message = self.config.max_message;
+        let max_outstanding = self.config.max_outstanding;
+        let s = self
+            .sessions
+            .by_id_mut(sid)
+            .ok_or(RpcError::NoSuchSession)?;
+        let chunk = s.chunk;
+        let c = s.client_mut().ok_or(RpcError::NoSuchSession)?;
+        if !c.connected {
+            return Err(RpcError::NotConnected);
+        }
+        if c.outstanding >= max_outstanding {
+            return Err(RpcError::SessionBusy);
+        }
+        let pkts = packets_for(payload.len(), chunk);
+        if payload.len() > max_message || pkts > MAX_PACKETS {
+            return Err(RpcError::TooLarge {
+                len: payload.len(),
+                max: max_message,
+            });
+        }
+        let Some(i) = c.slots.iter().position(|x| !x.busy) else {
+            return Err(RpcError::SessionBusy);
+        };
+        let slot = &mut c.slots[i];
+        slot.req_num = if slot.used {
+            slot.req_num.wrapping_add(SESSION_SLOTS as u32)
+        } else {
+            i as u32
+        };
+        slot.used = true;
+        slot.busy = true;
+        slot.tag = tag;
+        slot.req_type = req_type;
+        slot.req = payload;
+        slot.req_pkts = pkts;
+        slot.req_next = 0;
+        slot.req_acked.reset(pkts);
+        slot.resp_len = None;
+        slot.resp_pkts = 0;
+        slot.rfr_next = 1;
+        slot.in_flight = 0;
+        slot.last_progress = None;
+        slot.retries = 0;
+        c.outstanding += 1;
+        if !c.in_tx_queue {
+            c.in_tx_queue = true;
+            self.pending.push_back(sid.num);
+        }
+        self.stats.requests_sent += 1;
+        Ok(())
+    }
+
+    pub(super) fn close(&mut self, sid: SessionId) {
+        let Some(s) = self.sessions.by_id(sid) else {
+            return;
+        };
+        let (peer, connected) = (s.peer, s.client().is_some_and(|c| c.connected));
+        self.sessions.remove(sid.num);
+        if connected {
+            self.stats.resets_sent += 1;
+            self.send_control(
+                peer,
+                TernRepr {
+                    kind: PacketKind::Reset,
+                    req_type: 0,
+                    session: sid.num,
+                    pkt_num: 0,
+                    req_num: 0,
+                    msg_len: 0,
+                },
+            );
+        }
+    }
+
+    /// Looks up the client session and busy slot a server packet is for.
+    /// Counts and answers packets that match nothing.
+    fn client_target(&mut self, peer: SocketAddrV4, hdr: &TernRepr) -> Option<(u16, usize)> {
+        let slot = hdr.req_num as usize % SESSION_SLOTS;
+        match self.sessions.get(hdr.session) {
+            Some(s) if s.peer == peer && s.client().is_some_and(|c| c.connected) => {
+                let c = s.client()?;
+                let sl = &c.slots[slot];
+                if sl.busy && sl.req_num == hdr.req_num {
+                    Some((hdr.session, slot))
+                } else {
+                    self.stats.stale_dropped += 1;
+                    None
+                }
+            }
+            _ => {
+                self.reject_unknown(peer, hdr);
+                None
+            }
+        }
+    }
+
+    pub(super) fn on_credit_return(
+        &mut self,
+        now: Instant,
+        peer: SocketAddrV4,
+        hdr: &TernRepr,
+        payload: &[u8],
+    ) {
+        if !payload.is_empty() {
+            self.stats.malformed_dropped += 1;
+            return;
+        }
+        let Some((num, slot_i)) = self.client_target(peer, hdr) else {
+            return;
+        };
+        let Some(c) = self.sessions.get_mut(num).and_then(|s| s.client_mut()) else {
+            return;
+        };
+        let slot = &mut c.slots[slot_i];
+        let pkt = hdr.pkt_num as usize;
+        if pkt >= slot.req_next {
+            // Acknowledges a packet we never sent.
+            self.stats.malformed_dropped += 1;
+            return;
+        }
+        if slot.req_acked.insert(pkt) {
+            slot.in_flight -= 1;
+            c.credits += 1;
+            slot.last_progress = Some(now);
+            slot.retries = 0;
+            if !c.in_tx_queue && c.slots.iter().any(ClientSlot::has_new_packet) {
+                c.in_tx_queue = true;
+                self.pending.push_back(num);
+            }
+        } else if pkt + 1 == slot.req_pkts && slot.resp_len.is_none() {
+            // "Still executing" answer to a probe: the server is alive.
+            slot.last_progress = Some(now);
+            slot.retries = 0;
+        } else {
+            self.stats.duplicates_suppressed += 1;
+        }
+    }
+
+    pub(super) fn on_response(
+        &mut self,
+        now: Instant,
+        peer: SocketAddrV4,
+        hdr: &TernRepr,
+        payload: &[u8],
+        events: &mut Vec<Event>,
+    ) {
+        let max_message = self.config.max_message;
+        let Some((num, slot_i)) = self.client_target(peer, hdr) else {
+            return;
+        };
+        let Some(s) = self.sessions.get_mut(num) else {
+            return;
+        };
+        let (id, chunk) = (s.id, s.chunk);
+        let Some(c) = s.client_mut() else { return };
+        let slot = &mut c.slots[slot_i];
+        let total = hdr.msg_len as usize;
+        let pkt = hdr.pkt_num as usize;
+        let pkts = packets_for(total, chunk);
+        let (start, end) = packet_range(total, chunk, pkt);
+        let valid = total >= PREAMBLE_LEN
+            && total - PREAMBLE_LEN <= max_message
+            && pkts <= MAX_PACKETS
+            && pkt < pkts
+            && payload.len() == end - start
+            && hdr.req_type == slot.req_type
+            && slot.resp_len.is_none_or(|l| l == total)
+            && (pkt == 0 || pkt < slot.rfr_next)
+            && (pkt > 0 || slot.req_next == slot.req_pkts);
+        if !valid {
+            self.stats.malformed_dropped += 1;
+            return;
+        }
+        if pkt == 0 && slot.resp_len.is_none() {
+            if PreambleRepr::parse(payload).is_err() {
+                self.stats.malformed_dropped += 1;
+                return;
+            }
+            slot.resp_len = Some(total);
+            slot.resp_pkts = pkts;
+            slot.resp_got.reset(pkts);
+            slot.resp_buf = if pkts == 1 {
+                Vec::new()
+            } else {
+                vec![0; total - PREAMBLE_LEN]
+            };
+            // Response packet 0 means the server has the whole request.
+            for i in 0..slot.req_pkts {
+                if slot.req_acked.insert(i) {
+                    slot.in_flight -= 1;
+                    c.credits += 1;
+                }
+            }
+        }
+        if !slot.resp_got.insert(pkt) {
+            self.stats.duplicates_suppressed += 1;
+            return;
+        }
+        if pkt == 0 {
+            slot.preamble.copy_from_slice(&payload[..PREAMBLE_LEN]);
+            if pkts == 1 {
+                slot.resp_buf = payload[PREAMBLE_LEN..].to_vec();
+            } else {
+                slot.resp_buf[..payload.len() - PREAMBLE_LEN]
+                    .copy_from_slice(&payload[PREAMBLE_LEN..]);
+            }
+        } else {
+            slot.in_flight -= 1;
+            c.credits += 1;
+            slot.resp_buf[start - PREAMBLE_LEN..end - PREAMBLE_LEN].copy_from_slice(payload);
+        }
+        slot.last_progress = Some(now);
+        slot.retries = 0;
+        if slot.resp_got.is_full() {
+            let pre = PreambleRepr::parse(&slot.preamble).unwrap_or(PreambleRepr {
+                status: crate::Status::Internal,
+                queue_ns: 0,
+                exec_ns: 0,
+            });
+            let response = Response {
+                status: pre.status,
+                queue_ns: pre.queue_ns,
+                exec_ns: pre.exec_ns,
+                payload: std::mem::take(&mut slot.resp_buf),
+            };
+            slot.busy = false;
+            slot.req = Vec::new();
+            c.credits += slot.in_flight;
+            slot.in_flight = 0;
+            c.outstanding -= 1;
+            self.stats.responses_received += 1;
+            events.push(Event::Response {
+                session: id,
+                tag: slot.tag,
+                req_type: slot.req_type,
+                response,
+            });
+        }
+        if !c.in_tx_queue && c.slots.iter().any(ClientSlot::has_new_packet) {
+            c.in_tx_queue = true;
+            self.pending.push_back(num);
+        }
+    }
+
+    /// Puts new packets of queued sessions in flight as their credits allow.
+    pub(super) fn pump_pending(&mut self, now: Instant) {
+        let rounds = self.pending.len();
+        for _ in 0..rounds {
+            let Some(num) = self.pending.pop_front() else {
+                break;
+            };
+            let Some(s) = self.sessions.get_mut(num) else {
+                continue;
+            };
+            let (peer, remote, chunk) = (s.peer, s.remote, s.chunk);
+            let Some(c) = s.client_mut() else { continue };
+            c.in_tx_queue = false;
+            while c.credits > 0 {
+                let Some(i) = (0..SESSION_SLOTS)
+                    .map(|k| (c.next_slot + k) % SESSION_SLOTS)
+                    .find(|&i| c.slots[i].has_new_packet())
+                else {
+                    break;
+                };
+                c.next_slot = (i + 1) % SESSION_SLOTS;
+                let slot = &mut c.slots[i];
+                if slot.req_next < slot.req_pkts {
+                    let pkt = slot.req_next;
+                    slot.req_next += 1;
+                    queue_request_packet(&mut self.txq, peer, remote, num, i, slot, chunk, pkt);
+                } else {
+                    let pkt = slot.rfr_next;
+                    slot.rfr_next += 1;
+                    queue_rfr(&mut self.txq, peer, remote, slot, pkt);
+                }
+                slot.in_flight += 1;
+                if slot.last_progress.is_none() {
+                    slot.last_progress = Some(now);
+                }
+                c.credits -= 1;
+            }
+            // Out of credits with work left: an answer re-queues the session.
+        }
+    }
+
+    /// Retransmits for requests without progress, fails those out of
+    /// retries, and retries connects.
+    pub(super) fn scan_timers(&mut self, now: Instant, events: &mut Vec<Event>) {
+        let rto = self.config.retransmit_timeout;
+        let max_retries = self.config.max_retransmits;
+        let mut i = 0;
+        while i < self.sessions.clients.len() {
+            let num = self.sessions.clients[i];
+            i += 1;
+            let Some(s) = self.sessions.get_mut(num) else {
+                continue;
+            };
+            let (id, peer, remote, chunk) = (s.id, s.peer, s.remote, s.chunk);
+            let Some(c) = s.client_mut() else { continue };
+            if !c.connected {
+                if now.duration_since(c.connect_sent) < rto {
+                    continue;
+                }
+                c.connect_retries += 1;
+                if c.connect_retries > max_retries {
+                    self.sessions.remove(num);
+                    i -= 1; // remove() swapped another session into place i-1
+                    events.push(Event::ConnectFailed {
+                        session: id,
+                        reason: format!("no answer from {peer} after {max_retries} retries"),
+                    });
+                } else {
+                    c.connect_sent = now;
+                    self.stats.retransmits += 1;
+                    self.send_connect(peer, num);
+                }
+                continue;
+            }
+            if c.outstanding == 0 {
+                continue;
+            }
+            for si in 0..SESSION_SLOTS {
+                let slot = &mut c.slots[si];
+                let Some(last) = slot.last_progress else {
+                    continue;
+                };
+                if !slot.busy || now.duration_since(last) < rto {
+                    continue;
+                }
+                slot.retries += 1;
+                if slot.retries > max_retries {
+                    slot.busy = false;
+                    slot.req = Vec::new();
+                    slot.resp_buf = Vec::new();
+                    c.credits += slot.in_flight;
+                    slot.in_flight = 0;
+                    c.outstanding -= 1;
+                    self.stats.requests_failed += 1;
+                    events.push(Event::RequestFailed {
+                        session: id,
+                        tag: slot.tag,
+                        error: RpcError::TimedOut,
+                    });
+                    continue;
+                }
+                slot.last_progress = Some(now);
+                let mut sent = 0;
+                if slot.req_acked.count() < slot.req_pkts {
+                    for pkt in 0..slot.req_next {
+                        if !slot.req_acked.contains(pkt) {
+                            queue_request_packet(
+                                &mut self.txq,
+                                peer,
+                                remote,
+                                num,
+                                si,
+                                slot,
+                                chunk,
+                                pkt,
+                            );
+                            sent += 1;
+                        }
+                    }
+                } else if slot.resp_len.is_none() {
+                    // Everything was acknowledged but no response yet: probe
+                    // with the last request packet.
+                    queue_request_packet(
+                        &mut self.txq,
+                        peer,
+                        remote,
+                        num,
+                        si,
+                        slot,
+                        chunk,
+                        slot.req_pkts - 1,
+                    );
+                    sent += 1;
+                } else {
+                    for pkt in 1..slot.rfr_next {
+                        if !slot.resp_got.contains(pkt) {
+                            queue_rfr(&mut self.txq, peer, remote, slot, pkt);
+                            sent += 1;
+                        }
+                    }
+                }
+                self.stats.retransmits += sent;
+            }
+            if !c.in_tx_queue && c.slots.iter().any(ClientSlot::has_new_packet) {
+                c.in_tx_queue = true;
+                self.pending.push_back(num);
+            }
+        }
+    }
+}
+
+/// Queues request packet `pkt` of the request in `slot`.
+#[allow(clippy::too_many_arguments)]
+fn queue_request_packet(
+    txq: &mut super::tx_queue::TxQueue,
+    peer: SocketAddrV4,
+    remote: u16,
+    num: u16,
+    slot_i: usize,
+    slot: &ClientSlot,
+    chunk: usize,
+    pkt: usize,
+) {
+    let (start, end) = packet_range(slot.req.len(), chunk, pkt);
+    let hdr = TernRepr {
+        kind: PacketKind::Request,
+        req_type: slot.req_type,
+        session: remote,
+        pkt_num: pkt as u16,
+        req_num: slot.req_num,
+        msg_len: slot.req.len() as u32,
+    };
+    txq.push(
+        peer,
+        &hdr.to_bytes(),
+        PayloadRef::Request {
+            num,
+            slot: slot_i as u8,
+            req_num: slot.req_num,
+            start: start as u32,
+            end: end as u32,
+        },
+    );
+}
+
+/// Queues a request-for-response for response packet `pkt`.
+fn queue_rfr(
+    txq: &mut super::tx_queue::TxQueue,
+    peer: SocketAddrV4,
+    remote: u16,
+    slot: &ClientSlot,
+    pkt: usize,
+) {
+    let hdr = TernRepr {
+        kind: PacketKind::RequestForResponse,
+        req_type: slot.req_type,
+        session: remote,
+        pkt_num: pkt as u16,
+        req_num: slot.req_num,
+        msg_len: 0,
+    };
+    txq.push(peer, &hdr.to_bytes(), PayloadRef::None);
+}

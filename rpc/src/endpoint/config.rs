@@ -1,0 +1,61 @@
+//! Settings of an [`Endpoint`](super::Endpoint).
+
+use std::time::Duration;
+
+/// Request slots per session on the wire: a request's slot is its request
+/// number modulo this. A client may use fewer
+/// ([`EndpointConfig::max_outstanding`]), never more.
+pub const SESSION_SLOTS: usize = 8;
+
+/// Settings of an [`Endpoint`](super::Endpoint). `Default` gives eRPC-like
+/// values suited to loopback and a LAN.
+#[derive(Debug, Clone)]
+pub struct EndpointConfig {
+    /// Packets a client session may have in flight (sent, not yet answered)
+    /// across all its requests. eRPC's default is 32.
+    pub credits: u16,
+    /// Requests a client session may have outstanding (1..=8).
+    pub max_outstanding: usize,
+    /// How long a client request may make no progress before its unanswered
+    /// packets are sent again (also the connect retry interval).
+    pub retransmit_timeout: Duration,
+    /// Retransmissions in a row without any answer before a request (or a
+    /// connect) fails with [`RpcError::TimedOut`](crate::RpcError::TimedOut).
+    /// Any answer, including the server's "still executing" reply to a
+    /// retransmitted last packet, starts the count again, so long-running
+    /// requests do not time out.
+    pub max_retransmits: u32,
+    /// Largest request or response payload in bytes (default 8 MiB).
+    pub max_message: usize,
+    /// Most sessions (client and server roles together) the endpoint holds.
+    pub max_sessions: usize,
+    /// Datagrams received per poll round at most.
+    pub rx_batch: usize,
+}
+
+impl Default for EndpointConfig {
+    fn default() -> Self {
+        EndpointConfig {
+            credits: 32,
+            max_outstanding: SESSION_SLOTS,
+            retransmit_timeout: Duration::from_millis(5),
+            max_retransmits: 40,
+            max_message: 8 << 20,
+            max_sessions: 4096,
+            rx_batch: 32,
+        }
+    }
+}
+
+impl EndpointConfig {
+    /// The config with every field brought into its valid range.
+    pub(crate) fn sanitized(mut self) -> Self {
+        self.credits = self.credits.max(1);
+        self.max_outstanding = self.max_outstanding.clamp(1, SESSION_SLOTS);
+        self.retransmit_timeout = self.retransmit_timeout.max(Duration::from_micros(50));
+        self.max_message = self.max_message.min(u32::MAX as usize - 64);
+        self.max_sessions = self.max_sessions.clamp(1, u16::MAX as usize);
+        self.rx_batch = self.rx_batch.clamp(1, 1024);
+        self
+    }
+}

@@ -1,0 +1,399 @@
+//! The endpoint: one thread's sessions over one transport, driven by
+//! [`Endpoint::poll`] (eRPC's single-threaded event loop).
+//!
+//! # Protocol
+//!
+//! Every exchange is driven by the client, so the server never sends
+//! unprompted and never needs timers:
+//!
+//! - **Connect**: the client sends `connect` (its endpoint nonce and largest
+//!   datagram) until a `connect-ack` arrives or `max_retransmits` tries went
+//!   unanswered. Both sides then cut messages into packets of the smaller
+//!   datagram size.
+//! - **Request of R packets**: each request packet `i < R-1` is answered by a
+//!   `credit-return` for `i`; the last one by response packet 0.
+//! - **Response of P packets**: after packet 0 the client asks for packets
+//!   `1..P` with `request-for-response` packets, each answered by that
+//!   response packet.
+//! - **Credits**: each client packet sent for the first time takes one of the
+//!   session's credits, and its answer returns it, so at most `credits`
+//!   packets per session are in flight in either direction.
+//! - **Loss**: a client request that makes no progress for
+//!   `retransmit_timeout` sends its unanswered packets again (the last
+//!   request packet as a probe if all were answered). The server keeps the
+//!   last response per slot: a retransmitted request is never executed
+//!   twice; it gets the saved response, or, while the request still runs, a
+//!   credit-return for its last packet meaning "executing".
+//! - **Resets**: a packet for a session the receiver does not have is
+//!   answered with `reset`; a connect with a new nonce from a known address
+//!   means the peer restarted, and its old sessions are reset.
+
+mod client_role;
+pub mod config;
+pub mod event;
+mod message_layout;
+mod packet_set;
+mod server_role;
+mod session;
+pub mod stats;
+mod tx_queue;
+
+use std::collections::VecDeque;
+use std::hash::{BuildHasher, Hasher};
+use std::net::SocketAddrV4;
+use std::time::{Duration, Instant};
+
+pub use config::{EndpointConfig, SESSION_SLOTS};
+pub use event::{Event, RequestToken, Response, SessionId};
+pub use stats::EndpointStats;
+
+use crate::error::RpcError;
+use crate::transport::{RxBatch, Transport};
+use crate::wire::tern::{HEADER_LEN, PacketKind, TernRepr};
+use session::SessionTable;
+use tx_queue::{PayloadRef, TxQueue};
+
+/// An RPC endpoint over transport `T`, in the client role, the server role,
+/// or both. Owned and polled by one thread; nothing in it blocks.
+pub struct Endpoint<T: Transport> {
+    transport: T,
+    rx: RxBatch,
+    core: Core,
+}
+
+/// Everything but the transport and receive buffer, so that packet handling
+/// can borrow a received datagram while changing session state.
+pub(crate) struct Core {
+    config: EndpointConfig,
+    nonce: u64,
+    max_datagram: usize,
+    sessions: SessionTable,
+    txq: TxQueue,
+    /// Client sessions with packets to send once credits allow.
+    pending: VecDeque<u16>,
+    stats: EndpointStats,
+    next_scan: Instant,
+    scan_interval: Duration,
+    did_work: bool,
+}
+
+/// A random 64-bit number from the standard library's per-process hash
+/// seed mixed with the time and process id (no extra dependency; ample for
+/// telling restarts apart).
+fn random_u64() -> u64 {
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
+impl<T: Transport> Endpoint<T> {
+    /// An endpoint over `transport`. Allocates its receive batch
+    /// (`rx_batch * max_datagram` bytes) and a 512 KiB session table.
+    pub fn new(transport: T, config: EndpointConfig) -> Self {
+        let config = config.sanitized();
+        let max_datagram = transport.max_datagram().clamp(64, u16::MAX as usize);
+        let nonce = random_u64();
+        let scan_interval = (config.retransmit_timeout / 4).max(Duration::from_micros(20));
+        Endpoint {
+            rx: RxBatch::new(config.rx_batch, max_datagram),
+            transport,
+            core: Core {
+                config,
+                nonce,
+                max_datagram,
+                sessions: SessionTable::new((nonce >> 16) as u16),
+                txq: TxQueue::default(),
+                pending: VecDeque::new(),
+                stats: EndpointStats::default(),
+                next_scan: Instant::now(),
+                scan_interval,
+                did_work: false,
+            },
+        }
+    }
+
+    /// The address peers reach this endpoint at.
+    pub fn local_addr(&self) -> SocketAddrV4 {
+        self.transport.local_addr()
+    }
+
+    /// The settings in force (after clamping to valid ranges).
+    pub fn config(&self) -> &EndpointConfig {
+        &self.core.config
+    }
+
+    /// The transport.
+    pub fn transport(&self) -> &T {
+        &self.transport
+    }
+
+    /// The transport, mutably (e.g. to change fault-injection rates).
+    pub fn transport_mut(&mut self) -> &mut T {
+        &mut self.transport
+    }
+
+    /// This endpoint's random nonce (a restarted endpoint has a new one).
+    pub fn nonce(&self) -> u64 {
+        self.core.nonce
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &EndpointStats {
+        &self.core.stats
+    }
+
+    /// Number of live sessions (both roles, connecting ones included).
+    pub fn session_count(&self) -> usize {
+        self.core.sessions.live()
+    }
+
+    /// The peer of session `s`, if it is live.
+    pub fn peer_of(&self, s: SessionId) -> Option<SocketAddrV4> {
+        self.core.sessions.by_id(s).map(|x| x.peer)
+    }
+
+    /// Client role: opens a session to `server`. Non-blocking: sends the
+    /// connect on the next [`poll`](Self::poll), which later yields
+    /// [`Event::Connected`] or [`Event::ConnectFailed`] for the returned id.
+    pub fn connect(&mut self, server: SocketAddrV4) -> Result<SessionId, RpcError> {
+        self.core.connect(server)
+    }
+
+    /// Whether client session `s` completed its connect.
+    pub fn is_connected(&self, s: SessionId) -> bool {
+        self.core
+            .sessions
+            .by_id(s)
+            .and_then(|x| x.client())
+            .is_some_and(|c| c.connected)
+    }
+
+    /// Whether `send_request` on `s` would be accepted now: connected and
+    /// fewer than `max_outstanding` requests in flight.
+    pub fn can_send(&self, s: SessionId) -> bool {
+        self.core
+            .sessions
+            .by_id(s)
+            .and_then(|x| x.client())
+            .is_some_and(|c| c.connected && c.outstanding < self.core.config.max_outstanding)
+    }
+
+    /// Requests outstanding on client session `s` (0 if it is not live).
+    pub fn outstanding(&self, s: SessionId) -> usize {
+        self.core
+            .sessions
+            .by_id(s)
+            .and_then(|x| x.client())
+            .map_or(0, |c| c.outstanding)
+    }
+
+    /// Client role: sends a request of type `req_type`. Non-blocking: the
+    /// packets leave on the next [`poll`](Self::poll) rounds as credits
+    /// allow; the outcome arrives as [`Event::Response`] or
+    /// [`Event::RequestFailed`] carrying `tag`. Takes ownership of `payload`
+    /// (it is kept for retransmission, not copied).
+    pub fn send_request(
+        &mut self,
+        s: SessionId,
+        req_type: u16,
+        payload: Vec<u8>,
+        tag: u64,
+    ) -> Result<(), RpcError> {
+        self.core.send_request(s, req_type, payload, tag)
+    }
+
+    /// Client role: closes session `s` and tells the server. Outstanding
+    /// requests are abandoned without events. Unknown ids are ignored.
+    pub fn close(&mut self, s: SessionId) {
+        self.core.close(s)
+    }
+
+    /// Server role: answers the request `token` names. The response leaves
+    /// on the next [`poll`](Self::poll) and is kept for retransmissions until
+    /// the client's next request in the same slot. A stale token (session
+    /// reset or closed, request superseded or already answered) is
+    /// [`RpcError::StaleToken`] / [`RpcError::NoSuchSession`]; a payload over
+    /// `max_message` is [`RpcError::TooLarge`], and the client then gets
+    /// [`Status::TooLarge`](crate::Status::TooLarge) instead.
+    pub fn respond(&mut self, token: RequestToken, response: Response) -> Result<(), RpcError> {
+        self.core.respond(token, response)
+    }
+
+    /// One round: sends what is queued, receives one batch and processes it,
+    /// runs the retransmission timers, and sends what credits allow.
+    /// Appends events to `events` and returns how many it appended (0 for a
+    /// round without events). Costs one receive system call plus one send
+    /// call when there is something to send; allocates only for reassembled
+    /// messages.
+    pub fn poll(&mut self, events: &mut Vec<Event>) -> usize {
+        let before = events.len();
+        let core = &mut self.core;
+        core.did_work = false;
+        if !core.txq.is_empty()
+            && core
+                .txq
+                .flush(&mut self.transport, &core.sessions, &mut core.stats)
+                > 0
+        {
+            core.did_work = true;
+        }
+        let now = Instant::now();
+        match self.transport.recv(&mut self.rx) {
+            Ok(n) => {
+                for i in 0..n {
+                    let (peer, bytes) = self.rx.get(i);
+                    core.handle_packet(now, peer, bytes, events);
+                }
+                if n > 0 {
+                    core.did_work = true;
+                }
+            }
+            Err(_) => core.stats.io_errors += 1,
+        }
+        if now >= core.next_scan {
+            core.next_scan = now + core.scan_interval;
+            core.scan_timers(now, events);
+        }
+        core.pump_pending(now);
+        if !core.txq.is_empty()
+            && core
+                .txq
+                .flush(&mut self.transport, &core.sessions, &mut core.stats)
+                > 0
+        {
+            core.did_work = true;
+        }
+        events.len() - before
+    }
+
+    /// Whether the last [`poll`](Self::poll) moved any packet (sent or
+    /// received), even if it produced no event. Poll loops should treat such
+    /// a round as busy (`IdleStrategy::reset`), or multi-packet transfers
+    /// stall in the idle strategy's park phase.
+    pub fn did_work(&self) -> bool {
+        self.core.did_work
+    }
+}
+
+impl Core {
+    /// Parses and dispatches one received datagram.
+    fn handle_packet(
+        &mut self,
+        now: Instant,
+        peer: SocketAddrV4,
+        bytes: &[u8],
+        events: &mut Vec<Event>,
+    ) {
+        self.stats.packets_rx += 1;
+        self.stats.bytes_rx += bytes.len() as u64;
+        let Ok((hdr, payload)) = TernRepr::parse(bytes) else {
+            self.stats.malformed_dropped += 1;
+            return;
+        };
+        match hdr.kind {
+            PacketKind::Connect => self.on_connect(peer, &hdr, payload, events),
+            PacketKind::ConnectAck => self.on_connect_ack(peer, &hdr, payload, events),
+            PacketKind::Request => self.on_request(peer, &hdr, payload, events),
+            PacketKind::RequestForResponse => self.on_rfr(peer, &hdr, payload),
+            PacketKind::CreditReturn => self.on_credit_return(now, peer, &hdr, payload),
+            PacketKind::Response => self.on_response(now, peer, &hdr, payload, events),
+            PacketKind::Reset => self.on_reset(peer, &hdr, payload, events),
+        }
+    }
+
+    /// Queues a header-only packet.
+    fn send_control(&mut self, peer: SocketAddrV4, hdr: TernRepr) {
+        self.txq.push(peer, &hdr.to_bytes(), PayloadRef::None);
+    }
+
+    /// Answers a packet for a session we do not have with a reset naming
+    /// the number it addressed.
+    fn reject_unknown(&mut self, peer: SocketAddrV4, hdr: &TernRepr) {
+        self.stats.unknown_session_dropped += 1;
+        self.stats.resets_sent += 1;
+        self.send_control(
+            peer,
+            TernRepr {
+                kind: PacketKind::Reset,
+                req_type: 0,
+                session: hdr.session,
+                pkt_num: 0,
+                req_num: 0,
+                msg_len: 0,
+            },
+        );
+    }
+
+    /// A reset from `peer` about its session `hdr.session`: drop ours.
+    fn on_reset(
+        &mut self,
+        peer: SocketAddrV4,
+        hdr: &TernRepr,
+        payload: &[u8],
+        events: &mut Vec<Event>,
+    ) {
+        if !payload.is_empty() {
+            self.stats.malformed_dropped += 1;
+            return;
+        }
+        let mut found = false;
+        for server_role in [true, false] {
+            let key = session::PeerKey {
+                peer,
+                remote: hdr.session,
+                server_role,
+            };
+            if let Some(num) = self.sessions.find(key) {
+                found = true;
+                self.reset_session(num, events);
+            }
+        }
+        if !found {
+            // Also covers a client still connecting when the server refuses
+            // to know it; otherwise nothing to do (never answer a reset).
+            self.stats.unknown_session_dropped += 1;
+        }
+    }
+
+    /// Drops session `num` because the peer is gone: fails its outstanding
+    /// requests and reports [`Event::SessionReset`].
+    fn reset_session(&mut self, num: u16, events: &mut Vec<Event>) {
+        let Some(s) = self.sessions.remove(num) else {
+            return;
+        };
+        self.stats.sessions_reset += 1;
+        if let Some(c) = s.client() {
+            if !c.connected {
+                events.push(Event::ConnectFailed {
+                    session: s.id,
+                    reason: "reset by server".into(),
+                });
+                return;
+            }
+            for slot in c.slots.iter().filter(|x| x.busy) {
+                self.stats.requests_failed += 1;
+                events.push(Event::RequestFailed {
+                    session: s.id,
+                    tag: slot.tag,
+                    error: RpcError::SessionReset,
+                });
+            }
+        }
+        events.push(Event::SessionReset(s.id));
+    }
+}
+
+/// Serial-number comparison of request numbers: whether `a` is after `b`.
+#[inline]
+pub(crate) fn req_after(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) > 0
+}
+
+/// Header size constant re-exported for the chunk computation.
+pub(crate) const TERN_HEADER: usize = HEADER_LEN;

@@ -1,0 +1,146 @@
+//! Shared test scaffolding: an echo server endpoint on its own thread over
+//! a real loopback UDP socket.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tern_rpc::transport::Transport;
+use tern_rpc::transport::udp::UdpTransport;
+use tern_rpc::{
+    Endpoint, EndpointConfig, EndpointStats, Event, IdleMode, IdleStrategy, Response, Status,
+};
+
+pub fn loopback() -> SocketAddrV4 {
+    SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0)
+}
+
+/// Request type the echo server answers by echoing the payload.
+pub const ECHO: u16 = 1;
+/// Request type whose payload starts with a u64 id: the server counts
+/// executions per id and answers with the payload reversed.
+pub const COUNTED: u16 = 2;
+
+/// What the server thread reports when stopped.
+pub struct ServerReport {
+    pub stats: EndpointStats,
+    /// Executions per id of COUNTED requests.
+    pub executions: HashMap<u64, u32>,
+    pub resets: u64,
+}
+
+/// An echo server running on its own thread until dropped or stopped.
+pub struct EchoServer {
+    pub addr: SocketAddrV4,
+    stop: Arc<AtomicBool>,
+    /// Packets the server endpoint received so far (for pacing senders).
+    pub packets_rx: Arc<AtomicU64>,
+    handle: Option<JoinHandle<ServerReport>>,
+}
+
+impl EchoServer {
+    pub fn start(config: EndpointConfig) -> Self {
+        Self::start_on(UdpTransport::bind(loopback()).expect("bind server"), config)
+    }
+
+    pub fn start_on<T: Transport + 'static>(transport: T, config: EndpointConfig) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let packets_rx = Arc::new(AtomicU64::new(0));
+        let mut ep = Endpoint::new(transport, config);
+        let addr = ep.local_addr();
+        let (stop2, rx2) = (stop.clone(), packets_rx.clone());
+        let handle = std::thread::spawn(move || {
+            let mut events = Vec::new();
+            let mut idle = IdleStrategy::new(IdleMode::Adaptive);
+            let mut executions: HashMap<u64, u32> = HashMap::new();
+            let mut resets = 0;
+            while !stop2.load(Ordering::Relaxed) {
+                let n = ep.poll(&mut events);
+                for e in events.drain(..) {
+                    match e {
+                        Event::Request {
+                            token,
+                            req_type,
+                            payload,
+                        } => {
+                            let resp = match req_type {
+                                ECHO => Response::ok(payload),
+                                COUNTED if payload.len() >= 8 => {
+                                    let id = u64::from_le_bytes(payload[..8].try_into().unwrap());
+                                    *executions.entry(id).or_default() += 1;
+                                    let mut p = payload;
+                                    p.reverse();
+                                    Response {
+                                        status: Status::Ok,
+                                        queue_ns: 1,
+                                        exec_ns: 2,
+                                        payload: p,
+                                    }
+                                }
+                                _ => Response::error(Status::NoSuchFunction),
+                            };
+                            ep.respond(token, resp).expect("respond");
+                        }
+                        Event::SessionReset(_) => resets += 1,
+                        _ => {}
+                    }
+                }
+                rx2.store(ep.stats().packets_rx, Ordering::Relaxed);
+                if n > 0 || ep.did_work() {
+                    idle.reset();
+                } else {
+                    idle.idle();
+                }
+            }
+            ServerReport {
+                stats: ep.stats().clone(),
+                executions,
+                resets,
+            }
+        });
+        EchoServer {
+            addr,
+            stop,
+            packets_rx,
+            handle: Some(handle),
+        }
+    }
+
+    pub fn stop(mut self) -> ServerReport {
+        self.stop.store(true, Ordering::Relaxed);
+        self.handle
+            .take()
+            .unwrap()
+            .join()
+            .expect("server thread panicked")
+    }
+}
+
+impl Drop for EchoServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// A generous per-call timeout for a loaded 2-core machine.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Deterministic test bytes.
+pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
