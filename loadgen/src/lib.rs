@@ -9,6 +9,11 @@
 //!   errors by status, server queueing and execution time).
 //! * [`csv`], [`plot`]: result files and their plots.
 //! * [`rate_list`]: the rates of a sweep.
+//! * [`engine`], [`sweep`]: the open-loop run over tern-rpc, and sweeps.
+//! * [`call`]: one invocation (`loadgen call`).
+//! * [`echo_server`]: a worker-less server, the reference for loadgen's own
+//!   limit.
+//! * [`transport_choice`]: `--server udp://HOST:PORT` → a transport.
 //!
 //! Latency is always measured from a request's intended send time, never
 //! from when loadgen managed to send it, so a stalled server or a slow
@@ -16,12 +21,17 @@
 //! omission).
 
 pub mod arrivals;
+pub mod call;
 pub mod csv;
+pub mod echo_server;
+pub mod engine;
 pub mod error;
 pub mod mix;
 pub mod plot;
 pub mod rate_list;
 pub mod report;
 pub mod route_stats;
+pub mod sweep;
+pub mod transport_choice;
 
 pub use error::LoadgenError;

@@ -8,6 +8,8 @@
 use std::collections::HashSet;
 use std::path::Path;
 
+use tern_dispatcher::spec::Spec;
+
 use crate::error::LoadgenError;
 
 /// What the spec file says about one route (the part loadgen needs).
@@ -111,7 +113,43 @@ pub fn body_value(value: &str) -> Result<Vec<u8>, LoadgenError> {
     Ok(value.as_bytes().to_vec())
 }
 
+/// Loads a spec file for its route names, request types and deadlines (the
+/// modules need not exist here: they live on the server).
+pub fn load_spec(path: &Path) -> Result<Spec, LoadgenError> {
+    Spec::load_without_modules(path).map_err(|e| LoadgenError::Spec(e.to_string()))
+}
+
+fn route_info(r: &tern_dispatcher::spec::Route) -> RouteInfo {
+    RouteInfo {
+        request_type: r.request_type,
+        deadline_us: Some(r.relative_deadline_us),
+    }
+}
+
 impl Mix {
+    /// Resolves `--mix` text and `--body` flags against `spec` (if any).
+    pub fn from_args(
+        spec: Option<&Spec>,
+        mix: &str,
+        bodies: &[String],
+    ) -> Result<Mix, LoadgenError> {
+        let weights = parse_weights(mix)?;
+        let bodies = bodies
+            .iter()
+            .map(|b| parse_body(b))
+            .collect::<Result<Vec<_>, _>>()?;
+        let known: Vec<String> = spec
+            .map(|s| s.routes().map(|r| r.route.clone()).collect())
+            .unwrap_or_default();
+        Mix::resolve(
+            &weights,
+            &bodies,
+            |name| spec.and_then(|s| s.route_by_name(name)).map(route_info),
+            |t| spec.and_then(|s| s.route_by_type(t)).map(route_info),
+            &known,
+        )
+    }
+
     /// Resolves weights and bodies into a mix. `lookup` maps a route name to
     /// what the spec says about it; a route it does not know that parses as
     /// a `u16` is taken as a bare request type (and `lookup_type` supplies

@@ -221,8 +221,7 @@ fn draw<DB: DrawingBackend>(
             .iter()
             .cloned()
             .fold(f64::MAX, f64::min)
-            .min(1e12)
-            .max(0.1)
+            .clamp(0.1, 1e12)
             * 0.8;
         let yhi = (lat.iter().cloned().fold(0.0, f64::max) * 1.25).max(ylo * 10.0);
         let mut chart = ChartBuilder::on(&panels[2 * i])
@@ -383,7 +382,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let a = dir.path().join("a.csv");
         synthetic_csv(&a, 1);
-        assert!(plot_files(&[a.clone()], &dir.path().join("x.jpg"), None).is_err());
+        assert!(plot_files(std::slice::from_ref(&a), &dir.path().join("x.jpg"), None).is_err());
         assert!(plot_files(&[], &dir.path().join("x.svg"), None).is_err());
         assert!(
             plot_files(

@@ -268,7 +268,7 @@ pub fn format_table(reports: &[RunReport]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:>9} {:<14} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>6} {:>8} {:>8} {}",
+        "{:>9} {:<14} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>6} {:>8} {:>8} note",
         "rate",
         "route",
         "offered",
@@ -283,7 +283,6 @@ pub fn format_table(reports: &[RunReport]) -> String {
         "t/o",
         "queue",
         "exec",
-        "note"
     );
     for r in reports {
         for row in &r.rows {

@@ -1,0 +1,83 @@
+//! `loadgen call`: one invocation with its output and timings (the `curl` of
+//! Tern).
+
+use std::time::{Duration, Instant};
+
+use tern_rpc::{Client, EndpointConfig, Response};
+
+use crate::error::LoadgenError;
+use crate::transport_choice::{ServerUrl, open_transport};
+
+/// The result of one call.
+#[derive(Clone, Debug)]
+pub struct CallOutcome {
+    /// What the server answered.
+    pub response: Response,
+    /// Time to open the session (connect → connect-ack).
+    pub connect: Duration,
+    /// Time from sending the request to the whole response arriving.
+    pub round_trip: Duration,
+}
+
+/// Connects to `server`, sends one request of `request_type` with `body`,
+/// and waits up to `timeout` for each of the connect and the answer.
+pub fn call(
+    server: &ServerUrl,
+    request_type: u16,
+    body: Vec<u8>,
+    timeout: Duration,
+) -> Result<CallOutcome, LoadgenError> {
+    let server_err = |why: String| LoadgenError::Server {
+        server: server.to_string(),
+        why,
+    };
+    let transport = open_transport(server)?;
+    let t0 = Instant::now();
+    let mut client =
+        Client::connect_with(transport, server.addr, EndpointConfig::default(), timeout)
+            .map_err(|e| server_err(format!("connect: {e} (is the server running?)")))?;
+    let connect = t0.elapsed();
+    let t1 = Instant::now();
+    let response = client
+        .call(request_type, body, timeout)
+        .map_err(|e| server_err(format!("call: {e}")))?;
+    Ok(CallOutcome {
+        response,
+        connect,
+        round_trip: t1.elapsed(),
+    })
+}
+
+/// A payload for a terminal: the text itself when it is UTF-8 without
+/// control characters (other than whitespace), else its length and the
+/// first bytes in hex.
+pub fn printable(payload: &[u8]) -> String {
+    match std::str::from_utf8(payload) {
+        Ok(s) if !s.chars().any(|c| c.is_control() && !c.is_whitespace()) => s.to_string(),
+        _ => {
+            let head: Vec<String> = payload
+                .iter()
+                .take(32)
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            format!(
+                "<{} bytes: {}{}>",
+                payload.len(),
+                head.join(" "),
+                if payload.len() > 32 { " ..." } else { "" }
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payloads_print_as_text_or_hex() {
+        assert_eq!(printable(b"55\n"), "55\n");
+        assert_eq!(printable(&[0, 1, 255]), "<3 bytes: 00 01 ff>");
+        assert!(printable(&[0; 40]).ends_with("...>"));
+    }
+}
