@@ -83,7 +83,7 @@ fn main() -> anyhow::Result<()> {
         "{:>10} {:>10} {:>7} {:>9} {:>9} {:>9} {:>10} {:>5}",
         "offered", "achieved", "ratio", "p50", "p99", "p99.9", "send-lag99", "ok?"
     );
-    let mut try_rate = |rate: f64| -> anyhow::Result<bool> {
+    let try_rate = |rate: f64| -> anyhow::Result<bool> {
         let mut cfg = base.clone();
         cfg.rate = rate;
         let r = run(&cfg)?;
