@@ -1,0 +1,460 @@
+//! The dispatcher core: the per-request path from "a request arrived" to
+//! "a worker has it" and from "a worker finished it" to "here is the
+//! response", without the network.
+//!
+//! [`Dispatcher`] owns the route table, the policy, the in-flight table and
+//! the per-route counters; it talks to the workers through the [`Workers`]
+//! trait (the real [`WorkerPool`], or the no-op workers of the
+//! `dispatch_cost` benchmark) and hands responses back with the caller's
+//! token type `T` (an RPC [`RequestToken`](tern_rpc::RequestToken) in the
+//! binary). One thread owns it, like the RPC endpoint it sits beside.
+//!
+//! Cost per request: one table index for the route, one policy decision,
+//! one in-flight slot (no allocation once warm), one inbox push; per
+//! completion one slot lookup and the outcome-to-status mapping. The
+//! request body moves into the job and the output into the response without
+//! copies.
+
+use tern_rpc::{Response, Status};
+use tern_worker::state::WorkerState;
+use tern_worker::{Completion, FunctionId, Job, Outcome, WorkerPool};
+
+use crate::admission::admits;
+use crate::policy::{Decision, Policy, RequestInfo, WorkerView};
+use crate::spec::Route;
+
+/// The workers as the dispatcher core needs them. Implemented by
+/// [`WorkerPool`]; the benchmark implements it with no-op threads.
+pub trait Workers {
+    /// Number of workers.
+    fn len(&self) -> usize;
+    /// Whether there are none.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// What worker `i` publishes for the policies.
+    fn state(&self, i: usize) -> &WorkerState;
+    /// Hands `job` to worker `i` (accounting included); gives it back if the
+    /// inbox is full.
+    fn submit(&self, i: usize, job: Job) -> Result<(), Job>;
+    /// Makes worker `i` re-run its local scheduler at once.
+    fn preempt(&self, i: usize);
+    /// Moves finished jobs into `out`; returns how many.
+    fn poll_completions(&self, out: &mut Vec<Completion>) -> usize;
+}
+
+impl Workers for WorkerPool {
+    fn len(&self) -> usize {
+        WorkerPool::len(self)
+    }
+    #[inline]
+    fn state(&self, i: usize) -> &WorkerState {
+        WorkerPool::state(self, i)
+    }
+    #[inline]
+    fn submit(&self, i: usize, job: Job) -> Result<(), Job> {
+        WorkerPool::submit(self, i, job)
+    }
+    fn preempt(&self, i: usize) {
+        WorkerPool::preempt(self, i)
+    }
+    #[inline]
+    fn poll_completions(&self, out: &mut Vec<Completion>) -> usize {
+        WorkerPool::poll_completions(self, out)
+    }
+}
+
+/// The live [`WorkerView`] over a [`Workers`]: relaxed loads of the atomics.
+struct LiveView<'a, W: ?Sized>(&'a W);
+
+impl<W: Workers + ?Sized> WorkerView for LiveView<'_, W> {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    #[inline]
+    fn snapshot(&self, i: usize) -> tern_worker::state::WorkerSnapshot {
+        self.0.state(i).snapshot()
+    }
+    #[inline]
+    fn queue_len(&self, i: usize) -> u32 {
+        self.0.state(i).queue_len()
+    }
+    #[inline]
+    fn queued_work_ns(&self, i: usize) -> u64 {
+        self.0.state(i).queued_work_ns()
+    }
+    #[inline]
+    fn is_idle(&self, i: usize) -> bool {
+        self.0.state(i).is_idle()
+    }
+}
+
+/// A route as the hot path needs it.
+#[derive(Clone, Debug)]
+pub struct RouteEntry {
+    /// The route's name, for logs and counters.
+    pub name: String,
+    /// Its request type.
+    pub request_type: u16,
+    /// The registered function.
+    pub function: FunctionId,
+    /// Expected execution time, ns.
+    pub expected_ns: u64,
+    /// Relative deadline, ns.
+    pub relative_deadline_ns: u64,
+    /// Largest request body accepted (`http-req-size`), if limited.
+    pub max_request: Option<usize>,
+}
+
+impl RouteEntry {
+    /// The entry for spec route `route`, served by `function`.
+    pub fn new(route: &Route, function: FunctionId) -> Self {
+        RouteEntry {
+            name: route.route.clone(),
+            request_type: route.request_type,
+            function,
+            expected_ns: route.expected_ns(),
+            relative_deadline_ns: route.relative_deadline_ns(),
+            max_request: route
+                .http_req_size
+                .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+        }
+    }
+}
+
+/// Counters of one route, printed at shutdown.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RouteCounters {
+    /// Requests received for the route.
+    pub requests: u64,
+    /// Responses sent, by [`Status`] code.
+    pub by_status: [u64; Status::ALL.len()],
+    /// Sum of the queueing times of completed requests, ns.
+    pub queue_ns: u64,
+    /// Sum of the execution times of completed requests, ns.
+    pub exec_ns: u64,
+    /// Requests that ran on a worker (any outcome).
+    pub completed: u64,
+}
+
+impl RouteCounters {
+    /// Responses with `status`.
+    pub fn count(&self, status: Status) -> u64 {
+        self.by_status[status as usize]
+    }
+}
+
+/// Settings of a [`Dispatcher`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DispatchConfig {
+    /// Reject requests whose deadline cannot be met (`--admission`).
+    pub admission: bool,
+}
+
+struct InFlight<T> {
+    token: T,
+    route: u32,
+}
+
+/// The dispatcher core. `T` is the caller's handle for answering a request.
+pub struct Dispatcher<W, T> {
+    workers: W,
+    policy: Box<dyn Policy>,
+    local_edf: bool,
+    admission: bool,
+    routes: Vec<RouteEntry>,
+    /// Request type -> index into `routes` + 1 (0: none), up to the largest type.
+    by_type: Vec<u32>,
+    counters: Vec<RouteCounters>,
+    unknown_type: u64,
+    stale_completions: u64,
+    /// In-flight requests; a job id is the slot index in the low 32 bits and
+    /// the slot's generation in the high 32, so a stale completion is caught.
+    slots: Vec<(u32, Option<InFlight<T>>)>,
+    free: Vec<u32>,
+    in_flight: usize,
+    completions: Vec<Completion>,
+}
+
+impl<W: Workers, T: Copy> Dispatcher<W, T> {
+    /// A dispatcher over `workers`, deciding with `policy`, serving `routes`
+    /// (request types must be unique, as [`Spec`](crate::spec::Spec) ensures).
+    pub fn new(
+        workers: W,
+        policy: Box<dyn Policy>,
+        routes: Vec<RouteEntry>,
+        config: DispatchConfig,
+    ) -> Self {
+        assert!(
+            !workers.is_empty(),
+            "a dispatcher needs at least one worker"
+        );
+        let max_type = routes
+            .iter()
+            .map(|r| r.request_type as usize)
+            .max()
+            .unwrap_or(0);
+        let mut by_type = vec![0u32; max_type + 1];
+        for (i, r) in routes.iter().enumerate() {
+            by_type[r.request_type as usize] = i as u32 + 1;
+        }
+        Dispatcher {
+            local_edf: policy.wants_local_edf(),
+            workers,
+            policy,
+            admission: config.admission,
+            counters: vec![RouteCounters::default(); routes.len()],
+            routes,
+            by_type,
+            unknown_type: 0,
+            stale_completions: 0,
+            slots: Vec::new(),
+            free: Vec::new(),
+            in_flight: 0,
+            completions: Vec::with_capacity(256),
+        }
+    }
+
+    /// The workers.
+    pub fn workers(&self) -> &W {
+        &self.workers
+    }
+
+    /// The policy's name.
+    pub fn policy_name(&self) -> &'static str {
+        self.policy.name()
+    }
+
+    /// The routes, in the order given to [`new`](Self::new).
+    pub fn routes(&self) -> &[RouteEntry] {
+        &self.routes
+    }
+
+    /// Counters per route, in the order of [`routes`](Self::routes).
+    pub fn counters(&self) -> &[RouteCounters] {
+        &self.counters
+    }
+
+    /// Requests whose type no route serves.
+    pub fn unknown_type_count(&self) -> u64 {
+        self.unknown_type
+    }
+
+    /// Requests handed to workers and not yet completed.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    /// Consumes the dispatcher, returning the workers (e.g. to shut them down).
+    pub fn into_workers(self) -> W {
+        self.workers
+    }
+
+    /// Places one request that arrived at `now_ns`. Returns `None` when a
+    /// worker has it (the response comes from
+    /// [`poll_completions`](Self::poll_completions)), or the response to
+    /// send at once: `no-such-function`, `too-large`, or
+    /// `rejected-overload` (admission control, or a full inbox).
+    #[inline]
+    pub fn on_request(
+        &mut self,
+        token: T,
+        req_type: u16,
+        payload: Vec<u8>,
+        now_ns: u64,
+    ) -> Option<Response> {
+        let ri = match self.by_type.get(req_type as usize) {
+            Some(&i) if i != 0 => (i - 1) as usize,
+            _ => {
+                self.unknown_type += 1;
+                return Some(immediate(
+                    Status::NoSuchFunction,
+                    format!("no function serves request type {req_type}").into_bytes(),
+                ));
+            }
+        };
+        let route = &self.routes[ri];
+        self.counters[ri].requests += 1;
+        if let Some(max) = route.max_request
+            && payload.len() > max
+        {
+            let msg = format!(
+                "request body of {} bytes exceeds {} bytes for {}",
+                payload.len(),
+                max,
+                route.name
+            );
+            return Some(self.answer_now(ri, Status::TooLarge, msg.into_bytes()));
+        }
+        let function = route.function;
+        let info = RequestInfo {
+            request_type: req_type,
+            now_ns,
+            deadline_ns: now_ns.saturating_add(route.relative_deadline_ns),
+            expected_ns: route.expected_ns,
+        };
+        let decision = self.policy.assign(&info, &LiveView(&self.workers));
+        let (worker, preempt) = match decision {
+            Decision::Assign(i) => (i, false),
+            Decision::AssignAndPreempt(i) => (i, true),
+            Decision::Reject => {
+                return Some(self.answer_now(
+                    ri,
+                    Status::RejectedOverload,
+                    b"rejected by policy".to_vec(),
+                ));
+            }
+        };
+        if worker >= self.workers.len() {
+            tracing::error!(
+                policy = self.policy.name(),
+                worker,
+                "policy chose a worker that does not exist"
+            );
+            return Some(self.answer_now(
+                ri,
+                Status::Internal,
+                b"policy chose no valid worker".to_vec(),
+            ));
+        }
+        if self.admission
+            && !admits(
+                &info,
+                &self.workers.state(worker).snapshot(),
+                self.local_edf,
+            )
+        {
+            return Some(self.answer_now(
+                ri,
+                Status::RejectedOverload,
+                b"deadline cannot be met".to_vec(),
+            ));
+        }
+        let id = self.insert(InFlight {
+            token,
+            route: ri as u32,
+        });
+        let job = Job {
+            id,
+            function,
+            payload,
+            arrival_ns: now_ns,
+            deadline_ns: info.deadline_ns,
+            expected_ns: info.expected_ns,
+        };
+        match self.workers.submit(worker, job) {
+            Ok(()) => {
+                if preempt {
+                    self.workers.preempt(worker);
+                }
+                None
+            }
+            Err(_job) => {
+                self.remove(id);
+                Some(self.answer_now(ri, Status::RejectedOverload, b"worker queue full".to_vec()))
+            }
+        }
+    }
+
+    /// Collects finished jobs and calls `respond` with each one's token and
+    /// response. Returns how many it handled. Never blocks.
+    #[inline]
+    pub fn poll_completions(&mut self, mut respond: impl FnMut(T, Response)) -> usize {
+        let mut completions = std::mem::take(&mut self.completions);
+        self.workers.poll_completions(&mut completions);
+        let n = completions.len();
+        for c in completions.drain(..) {
+            let Some(flight) = self.remove(c.id) else {
+                self.stale_completions += 1;
+                tracing::warn!(id = c.id, "completion for no request in flight");
+                continue;
+            };
+            let (status, payload) = outcome_to_status(c.outcome, c.output);
+            let counters = &mut self.counters[flight.route as usize];
+            counters.by_status[status as usize] += 1;
+            counters.completed += 1;
+            counters.queue_ns += c.queue_ns;
+            counters.exec_ns += c.exec_ns;
+            respond(
+                flight.token,
+                Response {
+                    status,
+                    queue_ns: c.queue_ns,
+                    exec_ns: c.exec_ns,
+                    payload,
+                },
+            );
+        }
+        self.completions = completions;
+        n
+    }
+
+    fn answer_now(&mut self, route: usize, status: Status, payload: Vec<u8>) -> Response {
+        self.counters[route].by_status[status as usize] += 1;
+        immediate(status, payload)
+    }
+
+    #[inline]
+    fn insert(&mut self, flight: InFlight<T>) -> u64 {
+        self.in_flight += 1;
+        let index = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.slots.push((0, None));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let slot = &mut self.slots[index as usize];
+        slot.1 = Some(flight);
+        ((slot.0 as u64) << 32) | index as u64
+    }
+
+    #[inline]
+    fn remove(&mut self, id: u64) -> Option<InFlight<T>> {
+        let index = id as u32;
+        let generation = (id >> 32) as u32;
+        let slot = self.slots.get_mut(index as usize)?;
+        if slot.0 != generation {
+            return None;
+        }
+        let flight = slot.1.take()?;
+        slot.0 = slot.0.wrapping_add(1);
+        self.free.push(index);
+        self.in_flight -= 1;
+        Some(flight)
+    }
+}
+
+fn immediate(status: Status, payload: Vec<u8>) -> Response {
+    Response {
+        status,
+        queue_ns: 0,
+        exec_ns: 0,
+        payload,
+    }
+}
+
+/// The RPC status and response body for a worker's outcome: the output for
+/// `Ok`, otherwise a message saying what happened.
+pub fn outcome_to_status(outcome: Outcome, output: Vec<u8>) -> (Status, Vec<u8>) {
+    match outcome {
+        Outcome::Ok => (Status::Ok, output),
+        Outcome::Trap(msg) => (Status::Trap, format!("trap: {msg}").into_bytes()),
+        Outcome::StackOverflow => (Status::Trap, b"trap: stack overflow".to_vec()),
+        Outcome::OutOfMemory => (Status::Trap, b"trap: memory limit exceeded".to_vec()),
+        Outcome::ExitCode(code) => {
+            let mut msg = format!("exited with code {code}").into_bytes();
+            if !output.is_empty() {
+                msg.extend_from_slice(b": ");
+                msg.extend_from_slice(&output);
+            }
+            (Status::Trap, msg)
+        }
+        Outcome::Timeout => (
+            Status::DeadlineExceeded,
+            b"execution time limit exceeded".to_vec(),
+        ),
+        Outcome::OutputTooLarge => (Status::TooLarge, b"output limit exceeded".to_vec()),
+        Outcome::Rejected => (Status::RejectedOverload, b"rejected by the worker".to_vec()),
+    }
+}

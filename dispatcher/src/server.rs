@@ -1,0 +1,278 @@
+//! The `dispatcher` process: start-up (spec, policy, runtime, workers,
+//! transport) and the dispatcher core's event loop (DESIGN.md §2).
+//!
+//! One thread owns the RPC [`Endpoint`] and the [`Dispatcher`], eRPC-style:
+//! each round it polls the endpoint, places the requests that arrived,
+//! drains the workers' completions into responses, and idles by the
+//! configured strategy when a round found nothing. Workers wake it with
+//! `unpark` when they push a completion, so an adaptive loop may park.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use tern_rpc::transport::Transport;
+use tern_rpc::{
+    Endpoint, EndpointConfig, Event, IdleMode, IdleStrategy, RequestToken, Response, Status,
+};
+use tern_worker::{
+    FunctionLimits, LocalQueue, Runtime, RuntimeConfig, WorkerPool, WorkerPoolConfig, clock,
+};
+
+use crate::cli::{Config, DEFAULT_PORT, available_cores};
+use crate::dispatch::{DispatchConfig, Dispatcher, RouteCounters, RouteEntry};
+use crate::policy;
+use crate::spec::{Route, Spec};
+use crate::transport_choice::open_transport;
+use crate::worker_idle::idle_factory;
+
+/// A dispatcher that has started (modules registered, workers running,
+/// transport bound) and is ready to [`run`](Server::run).
+pub struct Server {
+    endpoint: Endpoint<Box<dyn Transport>>,
+    dispatcher: Dispatcher<WorkerPool, RequestToken>,
+    idle: IdleMode,
+}
+
+/// What a stopped server reports: counters per route.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// (route name, request type, counters), in spec order.
+    pub routes: Vec<(String, u16, RouteCounters)>,
+    /// Requests whose type no route serves.
+    pub unknown_type: u64,
+    /// Responses that could not be sent (the client's session was reset).
+    pub unsent: u64,
+}
+
+/// The function limits of `route`: the spec's Tern keys where given, else
+/// the runtime's defaults (`http-resp-size` caps the output when
+/// `max-output-bytes` is absent).
+fn limits_for(route: &Route) -> FunctionLimits {
+    let mut l = FunctionLimits::default();
+    if let Some(us) = route.max_exec_us {
+        l.max_exec = Duration::from_micros(us.max(1));
+    }
+    if let Some(bytes) = route.max_memory_bytes {
+        l.max_memory_bytes = bytes;
+    }
+    if let Some(bytes) = route.max_output_bytes.or(route.http_resp_size) {
+        l.max_output = usize::try_from(bytes).unwrap_or(usize::MAX);
+    }
+    l
+}
+
+impl Server {
+    /// Starts everything `config` describes. Errors name the problem: the
+    /// spec file and key, the policy (with the valid ones), the module, or
+    /// the address in use.
+    pub fn start(config: &Config) -> anyhow::Result<Server> {
+        let spec = Spec::load(&config.spec)?;
+        let policy = policy::by_name(&config.policy)?;
+        let local_queue = if policy.wants_local_edf() {
+            LocalQueue::Edf
+        } else {
+            LocalQueue::Fifo
+        };
+
+        let mut runtime_config = RuntimeConfig {
+            quantum: config.quantum,
+            ..RuntimeConfig::default()
+        };
+        if config.cache_dir.is_some() {
+            runtime_config.cache_dir = config.cache_dir.clone();
+        }
+        let largest_memory = spec
+            .routes()
+            .map(|r| limits_for(r).max_memory_bytes)
+            .max()
+            .unwrap_or(0);
+        runtime_config.max_memory_bytes = runtime_config.max_memory_bytes.max(largest_memory);
+        let runtime =
+            Arc::new(Runtime::new(runtime_config).context("cannot start the Wasm runtime")?);
+        let mut routes = Vec::new();
+        for route in spec.routes() {
+            let function = runtime
+                .register(&route.route, &route.path, limits_for(route))
+                .with_context(|| {
+                    format!("spec {}: route \"{}\"", spec.file().display(), route.route)
+                })?;
+            tracing::info!(route = %route.route, request_type = route.request_type, module = %route.path.display(),
+                expected_us = route.expected_execution_us, deadline_us = route.relative_deadline_us, "registered");
+            routes.push(RouteEntry::new(route, function));
+        }
+
+        let listen = config.listen.unwrap_or_else(|| {
+            SocketAddrV4::new(
+                Ipv4Addr::LOCALHOST,
+                spec.default_port().unwrap_or(DEFAULT_PORT),
+            )
+        });
+        let transport = open_transport(&config.transport, listen)?;
+
+        let spinning = 1 + config.workers;
+        let cores = available_cores();
+        if config.idle == IdleMode::Spin && spinning > cores {
+            tracing::warn!(
+                "{spinning} busy-polling threads (1 dispatcher + {} workers) on {cores} cores: \
+                 they will steal each other's time and latency will suffer; use --idle adaptive \
+                 or fewer workers",
+                config.workers
+            );
+        }
+        let pool = WorkerPool::start(
+            runtime,
+            WorkerPoolConfig {
+                workers: config.workers,
+                cores: config.cores.clone(),
+                local_queue,
+                inbox_capacity: config.inbox,
+                idle: idle_factory(config.idle),
+            },
+        )
+        .context("cannot start the workers")?;
+        tracing::info!(policy = policy.name(), workers = config.workers, idle = %config.idle,
+            admission = config.admission, quantum_us = config.quantum.as_micros() as u64, "dispatcher ready");
+        let dispatcher = Dispatcher::new(
+            pool,
+            policy,
+            routes,
+            DispatchConfig {
+                admission: config.admission,
+            },
+        );
+        let endpoint = Endpoint::new(transport, EndpointConfig::default());
+        Ok(Server {
+            endpoint,
+            dispatcher,
+            idle: config.idle,
+        })
+    }
+
+    /// The address clients reach the server at.
+    pub fn local_addr(&self) -> SocketAddrV4 {
+        self.endpoint.local_addr()
+    }
+
+    /// Serves until `stop` is set, then stops the workers and returns the
+    /// counters. Must run on the thread that keeps calling it (the workers
+    /// unpark this thread when they finish a request).
+    pub fn run(mut self, stop: &AtomicBool) -> Report {
+        self.dispatcher
+            .workers()
+            .set_completion_waker(std::thread::current());
+        let mut idle = IdleStrategy::new(self.idle);
+        let mut events: Vec<Event> = Vec::with_capacity(64);
+        let mut unsent = 0u64;
+        let endpoint = &mut self.endpoint;
+        let dispatcher = &mut self.dispatcher;
+        let mut respond = |endpoint: &mut Endpoint<Box<dyn Transport>>,
+                           token: RequestToken,
+                           response: Response| {
+            if let Err(e) = endpoint.respond(token, response) {
+                unsent += 1;
+                tracing::debug!(error = %e, "response not sent");
+            }
+        };
+        while !stop.load(Ordering::Relaxed) {
+            let n = endpoint.poll(&mut events);
+            let mut busy = n > 0 || endpoint.did_work();
+            if n > 0 {
+                let now = clock::now_ns();
+                for event in events.drain(..) {
+                    match event {
+                        Event::Request {
+                            token,
+                            req_type,
+                            payload,
+                        } => {
+                            if let Some(response) =
+                                dispatcher.on_request(token, req_type, payload, now)
+                            {
+                                if response.status == Status::NoSuchFunction {
+                                    tracing::debug!(req_type, "request for no route");
+                                }
+                                respond(endpoint, token, response);
+                            }
+                        }
+                        Event::SessionReset(session) => {
+                            tracing::debug!(%session, "client session reset")
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            if dispatcher.poll_completions(|token, response| respond(endpoint, token, response)) > 0
+            {
+                busy = true;
+            }
+            if busy {
+                idle.reset();
+            } else {
+                idle.idle();
+            }
+        }
+        let report = Report {
+            routes: dispatcher
+                .routes()
+                .iter()
+                .zip(dispatcher.counters())
+                .map(|(r, c)| (r.name.clone(), r.request_type, c.clone()))
+                .collect(),
+            unknown_type: dispatcher.unknown_type_count(),
+            unsent,
+        };
+        self.dispatcher.into_workers().shutdown();
+        report
+    }
+}
+
+impl Report {
+    /// The counters as a table, one line per route.
+    pub fn table(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{:<16} {:>5} {:>10} {:>10} {:>14} {:>14}  errors",
+            "route", "type", "requests", "ok", "mean queue µs", "mean exec µs"
+        );
+        for (name, ty, c) in &self.routes {
+            let mean = |sum: u64| {
+                if c.completed == 0 {
+                    0.0
+                } else {
+                    sum as f64 / c.completed as f64 / 1e3
+                }
+            };
+            let errors: Vec<String> = Status::ALL
+                .iter()
+                .filter(|s| !s.is_ok() && c.count(**s) > 0)
+                .map(|s| format!("{}={}", s, c.count(*s)))
+                .collect();
+            let _ = writeln!(
+                out,
+                "{:<16} {:>5} {:>10} {:>10} {:>14.1} {:>14.1}  {}",
+                name,
+                ty,
+                c.requests,
+                c.count(Status::Ok),
+                mean(c.queue_ns),
+                mean(c.exec_ns),
+                if errors.is_empty() {
+                    "-".to_string()
+                } else {
+                    errors.join(" ")
+                }
+            );
+        }
+        let _ = writeln!(
+            out,
+            "unknown request types: {}; responses not sent: {}",
+            self.unknown_type, self.unsent
+        );
+        out
+    }
+}

@@ -1,0 +1,173 @@
+//! Test helper: starts the real `dispatcher` binary on loopback and talks
+//! to it through tern-rpc.
+
+#![allow(dead_code)] // each test file uses a different part
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddrV4;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use tern_rpc::Client;
+use tern_rpc::transport::udp::UdpTransport;
+
+/// Generous bound for anything a test waits on (the box is 2 loaded cores).
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// `<repo>/functions/build/<name>.wasm`, building the functions once.
+pub fn wasm(name: &str) -> PathBuf {
+    tern_worker::guest_build::wasm_path(name)
+}
+
+/// `<repo>/functions/<file>` (the example specs).
+pub fn example_spec(file: &str) -> PathBuf {
+    tern_worker::guest_build::build_dir().expect("functions/build.sh");
+    tern_worker::guest_build::functions_dir().join(file)
+}
+
+/// One route of a test spec: (route, request type, module name,
+/// expected µs, deadline µs, extra JSON keys).
+pub struct TestRoute<'a>(
+    pub &'a str,
+    pub u16,
+    pub &'a str,
+    pub u64,
+    pub u64,
+    pub &'a str,
+);
+
+/// Writes a spec with `routes` (absolute module paths) into `dir`.
+pub fn write_spec(dir: &Path, routes: &[TestRoute<'_>]) -> PathBuf {
+    let routes: Vec<String> = routes
+        .iter()
+        .map(|TestRoute(route, ty, module, expected, deadline, extra)| {
+            let extra = if extra.is_empty() { String::new() } else { format!(", {extra}") };
+            format!(
+                r#"{{"route": "{route}", "request-type": {ty}, "path": "{}", "expected-execution-us": {expected}, "relative-deadline-us": {deadline}{extra}}}"#,
+                wasm(module).display()
+            )
+        })
+        .collect();
+    let text = format!(
+        r#"[{{"name": "test", "port": 0, "routes": [{}]}}]"#,
+        routes.join(",\n")
+    );
+    let path = dir.join("spec.json");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A running `dispatcher` process; stopped (SIGTERM) when dropped.
+pub struct Dispatcher {
+    child: Option<Child>,
+    pub addr: SocketAddrV4,
+    stdout_rest: mpsc::Receiver<String>,
+    stderr: mpsc::Receiver<String>,
+}
+
+/// Runs `dispatcher ARGS` to completion (for start-up errors); returns
+/// (success, stdout, stderr).
+pub fn run_to_exit(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_dispatcher"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+impl Dispatcher {
+    /// Starts `dispatcher --listen 127.0.0.1:0 ARGS` and waits for its
+    /// "listening on udp://ADDR" line.
+    pub fn start(args: &[&str]) -> Dispatcher {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_dispatcher"))
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn dispatcher");
+        let (err_tx, stderr) = mpsc::channel();
+        let mut err_pipe = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = err_pipe.read_to_string(&mut s);
+            let _ = err_tx.send(s);
+        });
+        let (line_tx, lines) = mpsc::channel();
+        let out_pipe = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out_pipe).lines() {
+                let Ok(line) = line else { break };
+                if line_tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let addr = match lines.recv_timeout(PATIENCE) {
+            Ok(line) => {
+                let addr = line
+                    .strip_prefix("listening on udp://")
+                    .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+                addr.parse().unwrap()
+            }
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "dispatcher did not start: {}",
+                    stderr
+                        .recv_timeout(Duration::from_secs(5))
+                        .unwrap_or_default()
+                );
+            }
+        };
+        Dispatcher {
+            child: Some(child),
+            addr,
+            stdout_rest: lines,
+            stderr,
+        }
+    }
+
+    /// A blocking client connected to it.
+    pub fn client(&self) -> Client<UdpTransport> {
+        Client::connect_udp(self.addr, PATIENCE).expect("connect to dispatcher")
+    }
+
+    /// Sends SIGTERM, waits for the exit, and returns (success, stdout after
+    /// the listen line, stderr).
+    pub fn stop(mut self) -> (bool, String, String) {
+        let mut child = self.child.take().unwrap();
+        // kill(1) rather than libc::kill: no unsafe outside the transports.
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let status = child.wait().unwrap();
+        let mut out = Vec::new();
+        while let Ok(line) = self.stdout_rest.recv_timeout(Duration::from_secs(5)) {
+            out.push(line);
+        }
+        let err = self
+            .stderr
+            .recv_timeout(Duration::from_secs(5))
+            .unwrap_or_default();
+        (status.success(), out.join("\n"), err)
+    }
+}
+
+impl Drop for Dispatcher {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}

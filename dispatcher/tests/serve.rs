@@ -1,0 +1,273 @@
+//! The `dispatcher` binary on loopback, called through tern-rpc: results,
+//! statuses, EDF ordering and admission control.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Dispatcher, PATIENCE, TestRoute, example_spec, write_spec};
+use tern_rpc::{EndpointConfig, Event, Status};
+
+#[test]
+fn fibonacci_10_is_55_under_each_policy() {
+    let spec = example_spec("fib.json");
+    for policy in ["rr", "jsq", "lld", "edf"] {
+        let d = Dispatcher::start(&[
+            "--spec",
+            spec.to_str().unwrap(),
+            "--policy",
+            policy,
+            "--workers",
+            "2",
+        ]);
+        let mut client = d.client();
+        for _ in 0..3 {
+            let r = client.call(1, b"10".to_vec(), PATIENCE).unwrap();
+            assert_eq!(
+                r.status,
+                Status::Ok,
+                "{policy}: {}",
+                String::from_utf8_lossy(&r.payload)
+            );
+            assert_eq!(String::from_utf8_lossy(&r.payload).trim(), "55", "{policy}");
+            assert!(r.exec_ns > 0, "{policy}: execution time is reported");
+        }
+        let (ok, out, err) = d.stop();
+        assert!(ok, "{policy}: clean exit; stderr: {err}");
+        // Per-route counters at shutdown: /fib saw 3 requests, 3 ok.
+        let fib_line = out
+            .lines()
+            .find(|l| l.starts_with("/fib"))
+            .unwrap_or_else(|| panic!("{out}"));
+        let cols: Vec<&str> = fib_line.split_whitespace().collect();
+        assert_eq!(&cols[..4], ["/fib", "1", "3", "3"], "{out}");
+    }
+}
+
+#[test]
+fn unknown_request_type_gets_no_such_function() {
+    let d = Dispatcher::start(&[
+        "--spec",
+        example_spec("fib.json").to_str().unwrap(),
+        "--workers",
+        "1",
+    ]);
+    let mut client = d.client();
+    let r = client.call(999, b"10".to_vec(), PATIENCE).unwrap();
+    assert_eq!(r.status, Status::NoSuchFunction);
+    assert!(String::from_utf8_lossy(&r.payload).contains("999"));
+    // The server keeps serving.
+    let r = client.call(1, b"10".to_vec(), PATIENCE).unwrap();
+    assert_eq!(
+        (r.status, String::from_utf8_lossy(&r.payload).trim()),
+        (Status::Ok, "55")
+    );
+    let (_, out, _) = d.stop();
+    assert!(out.contains("unknown request types: 1"), "{out}");
+}
+
+#[test]
+fn misbehaving_functions_get_their_status_and_the_next_call_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write_spec(
+        dir.path(),
+        &[
+            TestRoute("/fib", 1, "fibonacci", 5, 50, ""),
+            TestRoute("/unreachable", 2, "trap_unreachable", 5, 50, ""),
+            TestRoute("/divzero", 3, "trap_divzero", 5, 50, ""),
+            TestRoute("/stackoverflow", 4, "stackoverflow", 5, 50, ""),
+            TestRoute("/oom", 5, "oom", 5, 50, r#""max-memory-bytes": 4194304"#),
+            TestRoute("/loop", 6, "loop", 5, 50, r#""max-exec-us": 50000"#),
+            TestRoute(
+                "/bigoutput",
+                7,
+                "bigoutput",
+                5,
+                50,
+                r#""max-output-bytes": 4096"#,
+            ),
+            TestRoute("/small", 8, "echo", 5, 50, r#""http-req-size": 8"#),
+        ],
+    );
+    let d = Dispatcher::start(&[
+        "--spec",
+        spec.to_str().unwrap(),
+        "--workers",
+        "1",
+        "--policy",
+        "edf",
+    ]);
+    let mut client = d.client();
+    let cases = [
+        (2, Status::Trap, "trap"),
+        (3, Status::Trap, "trap"),
+        (4, Status::Trap, "stack overflow"),
+        (5, Status::Trap, "memory"),
+        (6, Status::DeadlineExceeded, "time limit"),
+        (7, Status::TooLarge, "output"),
+    ];
+    for (ty, status, words) in cases {
+        let r = client.call(ty, Vec::new(), PATIENCE).unwrap();
+        let msg = String::from_utf8_lossy(&r.payload).to_string();
+        assert_eq!(r.status, status, "type {ty}: {msg}");
+        assert!(
+            msg.contains(words),
+            "type {ty}: {msg:?} should mention {words:?}"
+        );
+        let ok = client.call(1, b"10".to_vec(), PATIENCE).unwrap();
+        assert_eq!(
+            (ok.status, String::from_utf8_lossy(&ok.payload).trim()),
+            (Status::Ok, "55"),
+            "after type {ty}"
+        );
+    }
+    // A body over the route's http-req-size: too-large, without running it.
+    let r = client.call(8, b"123456789".to_vec(), PATIENCE).unwrap();
+    assert_eq!(r.status, Status::TooLarge);
+    let r = client.call(8, b"12345678".to_vec(), PATIENCE).unwrap();
+    assert_eq!(
+        (r.status, r.payload.as_slice()),
+        (Status::Ok, &b"12345678"[..])
+    );
+}
+
+/// Sends `requests` (type, body) over `sessions` sessions, `gap` apart
+/// (as fast as slots allow when zero), then
+/// returns the responses' tags (indexes into `requests`) in arrival order
+/// with their statuses, plus the number of requests that failed (timeouts).
+fn send_all(
+    d: &Dispatcher,
+    sessions: usize,
+    requests: &[(u16, Vec<u8>)],
+    gap: Duration,
+) -> (Vec<(u64, Status)>, usize) {
+    let transport =
+        tern_rpc::transport::udp::UdpTransport::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let mut ep = tern_rpc::Endpoint::new(transport, EndpointConfig::default());
+    let mut events = Vec::new();
+    let ids: Vec<_> = (0..sessions).map(|_| ep.connect(d.addr).unwrap()).collect();
+    let start = std::time::Instant::now();
+    let mut connected = 0;
+    while connected < sessions {
+        assert!(start.elapsed() < PATIENCE, "connect timed out");
+        ep.poll(&mut events);
+        for e in events.drain(..) {
+            match e {
+                Event::Connected(_) => connected += 1,
+                Event::ConnectFailed { reason, .. } => panic!("connect failed: {reason}"),
+                _ => {}
+            }
+        }
+    }
+    let mut answers = Vec::new();
+    let mut failed = 0;
+    let mut next = 0;
+    let mut last_send = std::time::Instant::now() - gap;
+    while answers.len() + failed < requests.len() {
+        assert!(
+            start.elapsed() < PATIENCE,
+            "requests unanswered after {PATIENCE:?}"
+        );
+        // Send as many as the gap and the sessions' slots allow (all at
+        // once when the gap is zero: a burst).
+        while next < requests.len() && last_send.elapsed() >= gap {
+            let s = ids[next % sessions];
+            if !ep.can_send(s) {
+                break;
+            }
+            let (ty, body) = &requests[next];
+            ep.send_request(s, *ty, body.clone(), next as u64).unwrap();
+            next += 1;
+            last_send = std::time::Instant::now();
+        }
+        ep.poll(&mut events);
+        for e in events.drain(..) {
+            match e {
+                Event::Response { tag, response, .. } => answers.push((tag, response.status)),
+                Event::RequestFailed { .. } => failed += 1,
+                _ => {}
+            }
+        }
+        if events.is_empty() {
+            std::thread::yield_now();
+        }
+    }
+    (answers, failed)
+}
+
+#[test]
+fn edf_short_earlier_deadline_overtakes_running_long_request() {
+    let dir = tempfile::tempdir().unwrap();
+    // Long: 300 ms of work, deadline 10 s. Short: 10 µs, deadline 50 ms.
+    let spec = write_spec(
+        dir.path(),
+        &[
+            TestRoute("/long", 1, "hash", 300_000, 10_000_000, ""),
+            TestRoute("/short", 2, "hash", 10, 50_000, ""),
+        ],
+    );
+    // The long request first; 50 ms later (it is running by then) the short one.
+    let requests = [(1, b"300000".to_vec()), (2, b"10".to_vec())];
+    let d = Dispatcher::start(&[
+        "--spec",
+        spec.to_str().unwrap(),
+        "--policy",
+        "edf",
+        "--workers",
+        "1",
+    ]);
+    let (answers, failed) = send_all(&d, 1, &requests, Duration::from_millis(50));
+    assert_eq!(failed, 0);
+    assert_eq!(
+        answers,
+        [(1, Status::Ok), (0, Status::Ok)],
+        "edf: short (tag 1) must complete before long (tag 0)"
+    );
+    drop(d);
+    // The contrast: round robin with FIFO workers runs them in arrival order.
+    let d = Dispatcher::start(&[
+        "--spec",
+        spec.to_str().unwrap(),
+        "--policy",
+        "rr",
+        "--workers",
+        "1",
+    ]);
+    let (answers, failed) = send_all(&d, 1, &requests, Duration::from_millis(50));
+    assert_eq!(failed, 0);
+    assert_eq!(
+        answers,
+        [(0, Status::Ok), (1, Status::Ok)],
+        "rr: FIFO order"
+    );
+}
+
+#[test]
+fn admission_rejects_a_flood_instead_of_timing_out() {
+    let dir = tempfile::tempdir().unwrap();
+    // 5 ms of work each, deadline 20 ms: one worker fits about 4 at once,
+    // and the burst of 64 arrives well within 20 ms.
+    let spec = write_spec(
+        dir.path(),
+        &[TestRoute("/work", 1, "hash", 5_000, 20_000, "")],
+    );
+    let d = Dispatcher::start(&[
+        "--spec",
+        spec.to_str().unwrap(),
+        "--workers",
+        "1",
+        "--admission",
+    ]);
+    let requests: Vec<(u16, Vec<u8>)> = (0..64).map(|_| (1, b"5000".to_vec())).collect();
+    let (answers, failed) = send_all(&d, 8, &requests, Duration::ZERO);
+    assert_eq!(failed, 0, "every request is answered, none times out");
+    let rejected = answers
+        .iter()
+        .filter(|(_, s)| *s == Status::RejectedOverload)
+        .count();
+    let ok = answers.iter().filter(|(_, s)| *s == Status::Ok).count();
+    assert_eq!(ok + rejected, 64, "{answers:?}");
+    assert!(rejected > 0 && ok > 0, "ok {ok}, rejected {rejected}");
+    let (_, out, _) = d.stop();
+    assert!(out.contains("rejected-overload="), "{out}");
+}

@@ -1,0 +1,110 @@
+//! Start-up errors of the `dispatcher` binary name the problem, and it
+//! stops cleanly on SIGTERM.
+
+mod common;
+
+use common::{Dispatcher, TestRoute, example_spec, run_to_exit, write_spec};
+
+#[test]
+fn help_documents_every_flag_and_default() {
+    let (ok, out, _) = run_to_exit(&["--help"]);
+    assert!(ok);
+    for flag in [
+        "--spec",
+        "--policy",
+        "--workers",
+        "--cores",
+        "--transport",
+        "--listen",
+        "--idle",
+        "--quantum-us",
+        "--admission",
+        "--config",
+    ] {
+        assert!(out.contains(flag), "--help lacks {flag}");
+    }
+    assert!(out.matches("[default: ").count() >= 9, "{out}");
+}
+
+#[test]
+fn bad_spec_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("bad.json");
+    std::fs::write(
+        &spec,
+        r#"[{"name": "t", "routes": [{"route": "/x", "pth": "x.wasm"}]}]"#,
+    )
+    .unwrap();
+    let (ok, _, err) = run_to_exit(&["--spec", spec.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        err.contains("bad.json") && err.contains("unknown key \"pth\""),
+        "{err}"
+    );
+    let (ok, _, err) = run_to_exit(&["--spec", "/nonexistent/spec.json"]);
+    assert!(
+        !ok && err.contains("/nonexistent/spec.json: cannot read"),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_module_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("s.json");
+    std::fs::write(
+        &spec,
+        r#"[{"name": "t", "routes": [{"route": "/x", "path": "absent.wasm", "expected-execution-us": 1, "relative-deadline-us": 10}]}]"#,
+    )
+    .unwrap();
+    let (ok, _, err) = run_to_exit(&["--spec", spec.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
+    assert!(!ok);
+    assert!(err.contains("absent.wasm does not exist"), "{err}");
+}
+
+#[test]
+fn unknown_policy_lists_valid_ones() {
+    let spec = example_spec("fib.json");
+    let (ok, _, err) = run_to_exit(&["--spec", spec.to_str().unwrap(), "--policy", "lottery"]);
+    assert!(!ok);
+    assert!(
+        err.contains("unknown policy \"lottery\" (valid policies: rr, jsq, lld, edf)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn busy_port_is_named() {
+    let spec = example_spec("fib.json");
+    let first = Dispatcher::start(&["--spec", spec.to_str().unwrap(), "--workers", "1"]);
+    let addr = first.addr.to_string();
+    let (ok, _, err) = run_to_exit(&[
+        "--spec",
+        spec.to_str().unwrap(),
+        "--workers",
+        "1",
+        "--listen",
+        &addr,
+    ]);
+    assert!(!ok);
+    assert!(err.contains(&format!("address {addr} in use")), "{err}");
+}
+
+#[test]
+fn busy_polling_threads_beyond_cores_warn() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write_spec(dir.path(), &[TestRoute("/fib", 1, "fibonacci", 5, 50, "")]);
+    let cores = std::thread::available_parallelism().unwrap().get();
+    let workers = cores.to_string(); // 1 dispatcher + cores workers > cores
+    let d = Dispatcher::start(&[
+        "--spec",
+        spec.to_str().unwrap(),
+        "--idle",
+        "spin",
+        "--workers",
+        &workers,
+    ]);
+    let (ok, _, err) = d.stop();
+    assert!(ok, "{err}");
+    assert!(err.contains("busy-polling threads"), "{err}");
+}
