@@ -140,7 +140,12 @@ impl<T: Transport> Client<T> {
         }
     }
 
-    /// The endpoint, e.g. to read its stats or open more sessions.
+    /// The endpoint, e.g. to read its stats.
+    pub fn endpoint(&self) -> &Endpoint<T> {
+        &self.endpoint
+    }
+
+    /// The endpoint, e.g. to open more sessions.
     pub fn endpoint_mut(&mut self) -> &mut Endpoint<T> {
         &mut self.endpoint
     }

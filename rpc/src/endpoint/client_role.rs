@@ -2,7 +2,7 @@
 //! credits, reassembling responses, and retransmission timers.
 
 use std::net::SocketAddrV4;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::event::{Event, Response, SessionId};
 use super::message_layout::{MAX_PACKETS, packet_range, packets_for};
@@ -423,7 +423,7 @@ impl Core {
             let (id, peer, remote, chunk) = (s.id, s.peer, s.remote, s.chunk);
             let Some(c) = s.client_mut() else { continue };
             if !c.connected {
-                if now.duration_since(c.connect_sent) < rto {
+                if now.duration_since(c.connect_sent) < backoff(rto, c.connect_retries) {
                     continue;
                 }
                 c.connect_retries += 1;
@@ -449,7 +449,7 @@ impl Core {
                 let Some(last) = slot.last_progress else {
                     continue;
                 };
-                if !slot.busy || now.duration_since(last) < rto {
+                if !slot.busy || now.duration_since(last) < backoff(rto, slot.retries) {
                     continue;
                 }
                 slot.retries += 1;
@@ -516,6 +516,13 @@ impl Core {
             }
         }
     }
+}
+
+/// The retransmission timeout after `retries` unanswered rounds: doubles
+/// each round up to 32 times the base, so a peer that stalls for a while
+/// (a descheduled thread on a loaded machine) is not given up on too soon.
+fn backoff(rto: Duration, retries: u32) -> Duration {
+    rto * (1u32 << retries.min(5))
 }
 
 /// Queues request packet `pkt` of the request in `slot`.

@@ -17,10 +17,14 @@ pub struct EndpointConfig {
     /// Requests a client session may have outstanding (1..=8).
     pub max_outstanding: usize,
     /// How long a client request may make no progress before its unanswered
-    /// packets are sent again (also the connect retry interval).
+    /// packets are sent again (also the connect retry interval); the base
+    /// of an exponential backoff.
     pub retransmit_timeout: Duration,
-    /// Retransmissions in a row without any answer before a request (or a
-    /// connect) fails with [`RpcError::TimedOut`](crate::RpcError::TimedOut).
+    /// Retransmission rounds in a row without any answer before a request
+    /// (or a connect) fails with
+    /// [`RpcError::TimedOut`](crate::RpcError::TimedOut). The timeout
+    /// doubles after each unanswered round, up to 32 x `retransmit_timeout`,
+    /// so with the defaults a dead peer is given up on after about 1.3 s.
     /// Any answer, including the server's "still executing" reply to a
     /// retransmitted last packet, starts the count again, so long-running
     /// requests do not time out.
@@ -39,7 +43,7 @@ impl Default for EndpointConfig {
             credits: 32,
             max_outstanding: SESSION_SLOTS,
             retransmit_timeout: Duration::from_millis(5),
-            max_retransmits: 40,
+            max_retransmits: 12,
             max_message: 8 << 20,
             max_sessions: 4096,
             rx_batch: 32,

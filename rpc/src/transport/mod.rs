@@ -12,6 +12,7 @@
 use std::io;
 use std::net::SocketAddrV4;
 
+pub mod fault;
 pub mod udp;
 
 #[cfg(feature = "dpdk")]

@@ -144,3 +144,90 @@ pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
         })
         .collect()
 }
+
+use std::time::Instant;
+use tern_rpc::SessionId;
+
+/// Opens `n` sessions from `ep` to `server` and polls until all are
+/// connected (panics on a failure or after `CALL_TIMEOUT`).
+pub fn connect_all<T: Transport>(
+    ep: &mut Endpoint<T>,
+    server: SocketAddrV4,
+    n: usize,
+) -> Vec<SessionId> {
+    let ids: Vec<SessionId> = (0..n)
+        .map(|_| ep.connect(server).expect("connect"))
+        .collect();
+    let mut pending: std::collections::HashSet<SessionId> = ids.iter().copied().collect();
+    let mut events = Vec::new();
+    let mut idle = IdleStrategy::new(IdleMode::Adaptive);
+    let deadline = Instant::now() + CALL_TIMEOUT;
+    while !pending.is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "{} sessions still connecting",
+            pending.len()
+        );
+        let k = ep.poll(&mut events);
+        for e in events.drain(..) {
+            match e {
+                Event::Connected(s) => assert!(pending.remove(&s)),
+                other => panic!("unexpected event while connecting: {other:?}"),
+            }
+        }
+        if k > 0 || ep.did_work() {
+            idle.reset();
+        } else {
+            idle.idle();
+        }
+    }
+    ids
+}
+
+/// Issues `total` requests (tags 0..total) over `sessions`, keeping each
+/// session as full as `can_send` allows, until every one has a response;
+/// `make(tag)` builds a request and `check(tag, response)` verifies one.
+/// Panics on a failed request or when `limit` passes.
+pub fn run_closed_loop<T: Transport>(
+    ep: &mut Endpoint<T>,
+    sessions: &[SessionId],
+    total: u64,
+    limit: Duration,
+    mut make: impl FnMut(u64) -> (u16, Vec<u8>),
+    mut check: impl FnMut(u64, Response),
+) {
+    let mut issued = 0u64;
+    let mut done = 0u64;
+    let mut events = Vec::new();
+    let mut idle = IdleStrategy::new(IdleMode::Adaptive);
+    let deadline = Instant::now() + limit;
+    while done < total {
+        assert!(
+            Instant::now() < deadline,
+            "only {done} of {total} requests completed in {limit:?}; stats {:?}",
+            ep.stats()
+        );
+        for &s in sessions {
+            while issued < total && ep.can_send(s) {
+                let (t, p) = make(issued);
+                ep.send_request(s, t, p, issued).expect("send_request");
+                issued += 1;
+            }
+        }
+        let k = ep.poll(&mut events);
+        for e in events.drain(..) {
+            match e {
+                Event::Response { tag, response, .. } => {
+                    check(tag, response);
+                    done += 1;
+                }
+                other => panic!("unexpected event: {other:?}"),
+            }
+        }
+        if k > 0 || ep.did_work() {
+            idle.reset();
+        } else {
+            idle.idle();
+        }
+    }
+}

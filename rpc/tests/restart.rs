@@ -1,0 +1,223 @@
+//! Peer restarts: a restarted server resets its clients' sessions; a
+//! restarted client (same address, new nonce) makes the server drop the old
+//! session and its request tokens.
+
+mod common;
+
+use std::net::SocketAddrV4;
+use std::time::Instant;
+
+use common::*;
+use tern_rpc::transport::udp::UdpTransport;
+use tern_rpc::{Client, Endpoint, EndpointConfig, Event, Response, RpcError, Status};
+
+#[test]
+fn server_restart_resets_the_client_session() {
+    let first = EchoServer::start(EndpointConfig::default());
+    let addr = first.addr;
+    let mut client = Client::connect_udp(addr, CALL_TIMEOUT).unwrap();
+    assert_eq!(
+        client
+            .call(ECHO, b"before".to_vec(), CALL_TIMEOUT)
+            .unwrap()
+            .payload,
+        b"before"
+    );
+    drop(first.stop());
+
+    // Same address, new process state.
+    let second = EchoServer::start_on(
+        UdpTransport::bind(addr).expect("rebind server port"),
+        EndpointConfig::default(),
+    );
+    let err = client
+        .call(ECHO, b"during".to_vec(), CALL_TIMEOUT)
+        .unwrap_err();
+    assert!(matches!(err, RpcError::SessionReset), "got {err}");
+    assert!(!client.endpoint().is_connected(client.session()));
+    assert_eq!(client.endpoint().stats().sessions_reset, 1);
+
+    let mut again = Client::connect_udp(addr, CALL_TIMEOUT).unwrap();
+    assert_eq!(
+        again
+            .call(ECHO, b"after".to_vec(), CALL_TIMEOUT)
+            .unwrap()
+            .payload,
+        b"after"
+    );
+    let report = second.stop();
+    assert!(report.stats.unknown_session_dropped >= 1);
+    assert_eq!(
+        report.stats.requests_received, 1,
+        "the request to the old session must not run"
+    );
+}
+
+#[test]
+fn client_restart_resets_the_server_session_and_its_tokens() {
+    let mut server = Endpoint::new(
+        UdpTransport::bind(loopback()).unwrap(),
+        EndpointConfig::default(),
+    );
+    let server_addr = server.local_addr();
+    let mut events = Vec::new();
+
+    let mut c1 = Endpoint::new(
+        UdpTransport::bind(loopback()).unwrap(),
+        EndpointConfig::default(),
+    );
+    let client_addr: SocketAddrV4 = c1.local_addr();
+    let s1 = c1.connect(server_addr).unwrap();
+    let token = {
+        let deadline = Instant::now() + CALL_TIMEOUT;
+        let mut token = None;
+        let mut sent = false;
+        while token.is_none() {
+            assert!(Instant::now() < deadline);
+            c1.poll(&mut events);
+            server.poll(&mut events);
+            for e in events.drain(..) {
+                match e {
+                    Event::Connected(_) => {
+                        c1.send_request(s1, ECHO, b"lost".to_vec(), 7).unwrap();
+                        sent = true;
+                    }
+                    Event::Request { token: t, .. } => token = Some(t),
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+        }
+        assert!(sent);
+        token.unwrap()
+    };
+    let old_session = token.session();
+    // The client process "restarts": same address, fresh endpoint.
+    drop(c1);
+    let mut c2 = Endpoint::new(
+        UdpTransport::bind(client_addr).expect("rebind client port"),
+        EndpointConfig::default(),
+    );
+    let s2 = c2.connect(server_addr).unwrap();
+    let mut reset_seen = false;
+    let mut connected = false;
+    let deadline = Instant::now() + CALL_TIMEOUT;
+    while !(reset_seen && connected) {
+        assert!(Instant::now() < deadline);
+        c2.poll(&mut events);
+        server.poll(&mut events);
+        for e in events.drain(..) {
+            match e {
+                Event::SessionReset(s) => {
+                    assert_eq!(s, old_session);
+                    reset_seen = true;
+                }
+                Event::Connected(s) => {
+                    assert_eq!(s, s2);
+                    connected = true;
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+    assert_eq!(server.stats().sessions_reset, 1);
+    // The old request's token is stale now: an error, not a panic.
+    let err = server
+        .respond(token, Response::ok(b"late".to_vec()))
+        .unwrap_err();
+    assert!(
+        matches!(err, RpcError::NoSuchSession | RpcError::StaleToken),
+        "{err}"
+    );
+
+    // The new session works, and a token answered twice is stale.
+    c2.send_request(s2, ECHO, b"fresh".to_vec(), 1).unwrap();
+    let deadline = Instant::now() + CALL_TIMEOUT;
+    loop {
+        assert!(Instant::now() < deadline);
+        c2.poll(&mut events);
+        server.poll(&mut events);
+        let mut done = false;
+        for e in events.drain(..) {
+            match e {
+                Event::Request { token, payload, .. } => {
+                    server.respond(token, Response::ok(payload)).unwrap();
+                    assert!(matches!(
+                        server.respond(token, Response::error(Status::Trap)),
+                        Err(RpcError::StaleToken)
+                    ));
+                }
+                Event::Response { tag, response, .. } => {
+                    assert_eq!(tag, 1);
+                    assert_eq!(response.payload, b"fresh");
+                    done = true;
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        if done {
+            break;
+        }
+    }
+}
+
+#[test]
+fn close_tells_the_server() {
+    let mut server = Endpoint::new(
+        UdpTransport::bind(loopback()).unwrap(),
+        EndpointConfig::default(),
+    );
+    let mut client = Endpoint::new(
+        UdpTransport::bind(loopback()).unwrap(),
+        EndpointConfig::default(),
+    );
+    let s = client.connect(server.local_addr()).unwrap();
+    let mut events = Vec::new();
+    let deadline = Instant::now() + CALL_TIMEOUT;
+    while !client.is_connected(s) {
+        assert!(Instant::now() < deadline);
+        client.poll(&mut events);
+        server.poll(&mut events);
+    }
+    events.clear();
+    assert_eq!(server.session_count(), 1);
+    client.close(s);
+    assert!(matches!(
+        client.send_request(s, ECHO, vec![], 0),
+        Err(RpcError::NoSuchSession)
+    ));
+    while server.session_count() != 0 {
+        assert!(Instant::now() < deadline);
+        client.poll(&mut events);
+        server.poll(&mut events);
+    }
+    assert!(
+        matches!(events.as_slice(), [Event::SessionReset(_)]),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn connect_to_a_silent_port_fails_with_an_event() {
+    // A bound socket nobody polls: connects go unanswered.
+    let silent = UdpTransport::bind(loopback()).unwrap();
+    let config = EndpointConfig {
+        retransmit_timeout: std::time::Duration::from_millis(1),
+        max_retransmits: 3,
+        ..Default::default()
+    };
+    let mut client = Endpoint::new(UdpTransport::bind(loopback()).unwrap(), config);
+    let s = client
+        .connect(tern_rpc::transport::Transport::local_addr(&silent))
+        .unwrap();
+    let mut events = Vec::new();
+    let deadline = Instant::now() + CALL_TIMEOUT;
+    loop {
+        assert!(Instant::now() < deadline);
+        client.poll(&mut events);
+        if let Some(Event::ConnectFailed { session, .. }) = events.first() {
+            assert_eq!(*session, s);
+            break;
+        }
+    }
+    assert_eq!(client.session_count(), 0);
+}
