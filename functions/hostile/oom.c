@@ -4,6 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+// Each block is published here, so the compiler cannot elide the
+// allocations (it may drop a malloc whose result is never observed).
+static char *volatile last;
+
 int main(void) {
     size_t total = 0;
     for (;;) {
@@ -14,6 +18,7 @@ int main(void) {
             return 3;
         }
         memset(p, 0xa5, 1 << 20);
+        last = p;
         total += 1 << 20;
     }
 }

@@ -47,7 +47,7 @@ fn violation(msg: String) -> wasmtime::Error {
     wasmtime::Error::new(AbiViolation(msg))
 }
 
-fn new_store(engine: &Engine, data: Sandbox) -> Store<Sandbox> {
+pub(crate) fn new_store(engine: &Engine, data: Sandbox) -> Store<Sandbox> {
     let mut store = Store::new(engine, data);
     store.limiter(|sb| sb as &mut dyn ResourceLimiter);
     store.epoch_deadline_callback(on_epoch);
@@ -56,9 +56,14 @@ fn new_store(engine: &Engine, data: Sandbox) -> Store<Sandbox> {
 }
 
 /// Runs `f` on `payload` in a fresh sandbox. `slot.exec_deadline_ns` must be
-/// set by the caller before each poll slice; with `preemptible`, an epoch
-/// tick while `slot.reschedule` is set suspends the call (the future returns
-/// `Pending`).
+/// set by the caller before each poll slice.
+///
+/// With `preemptible`, the guest runs on a fiber (`call_async`) and an epoch
+/// tick while `slot.reschedule` is set suspends it (the future returns
+/// `Pending`). Without, it runs with plain synchronous calls on the caller's
+/// stack, which saves the fiber set-up and switches when nothing can preempt
+/// it (FIFO workers, `invoke_blocking`): the future is then ready at its
+/// first poll.
 pub(crate) async fn invoke(
     engine: &Engine,
     f: &Function,
@@ -76,12 +81,20 @@ pub(crate) async fn invoke(
                 Sandbox::new(stdin, max_output, max_memory, preemptible, slot),
             );
             let result = async {
-                let instance = f.pre.instantiate_async(&mut store).await?;
+                let instance = if preemptible {
+                    f.pre.instantiate_async(&mut store).await?
+                } else {
+                    f.pre.instantiate(&mut store)?
+                };
                 let start = match instance.get_module_export(&mut store, start) {
                     Some(Extern::Func(func)) => func.typed::<(), ()>(&store)?,
                     _ => return Err(violation("_start is not a function".into())),
                 };
-                start.call_async(&mut store, ()).await
+                if preemptible {
+                    start.call_async(&mut store, ()).await
+                } else {
+                    start.call(&mut store, ())
+                }
             }
             .await;
             let mut data = store.into_data();
@@ -104,7 +117,7 @@ pub(crate) async fn invoke(
                 engine,
                 Sandbox::new(Vec::new(), max_output, max_memory, preemptible, slot),
             );
-            let result = call_raw(&mut store, f, exports, input, max_output).await;
+            let result = call_raw(&mut store, f, exports, input, max_output, preemptible).await;
             match result {
                 Ok(out) => (Outcome::Ok, out),
                 Err(err) => (classify(&err, store.data().fault), Vec::new()),
@@ -119,8 +132,13 @@ async fn call_raw(
     exports: &RawExports,
     input: &[u8],
     max_output: usize,
+    preemptible: bool,
 ) -> wasmtime::Result<Vec<u8>> {
-    let instance = f.pre.instantiate_async(&mut *store).await?;
+    let instance = if preemptible {
+        f.pre.instantiate_async(&mut *store).await?
+    } else {
+        f.pre.instantiate(&mut *store)?
+    };
     let Some(Extern::Memory(memory)) = instance.get_module_export(&mut *store, &exports.memory)
     else {
         return Err(violation("raw ABI: `memory` export is not a memory".into()));
@@ -143,10 +161,12 @@ async fn call_raw(
                 "raw ABI: `tern_alloc` export is not a function".into(),
             ));
         };
-        let ptr = alloc
-            .typed::<u32, u32>(&*store)?
-            .call_async(&mut *store, len)
-            .await?;
+        let alloc = alloc.typed::<u32, u32>(&*store)?;
+        let ptr = if preemptible {
+            alloc.call_async(&mut *store, len).await?
+        } else {
+            alloc.call(&mut *store, len)?
+        };
         if ptr == 0 {
             return Err(violation(format!(
                 "raw ABI: tern_alloc({len}) returned null"
@@ -161,7 +181,11 @@ async fn call_raw(
             })?;
         (ptr, len)
     };
-    let packed = handle.call_async(&mut *store, (ptr, len)).await?;
+    let packed = if preemptible {
+        handle.call_async(&mut *store, (ptr, len)).await?
+    } else {
+        handle.call(&mut *store, (ptr, len))?
+    };
     let (out_ptr, out_len) = ((packed >> 32) as usize, (packed as u32) as usize);
     if out_len > max_output {
         store.data_mut().fault = Some(Fault::OutputTooLarge);

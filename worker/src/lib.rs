@@ -42,4 +42,4 @@ pub use idle::{Idle, ParkIdle};
 pub use job::{Completion, Job, Outcome};
 pub use pool::{IdleFactory, WorkerPool, WorkerPoolConfig};
 pub use run_queue::LocalQueue;
-pub use runtime::{CacheStats, Runtime, RuntimeConfig};
+pub use runtime::{CacheStats, ResidentSandbox, Runtime, RuntimeConfig};

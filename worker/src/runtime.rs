@@ -101,6 +101,12 @@ impl RuntimeConfig {
     }
 }
 
+/// A sandbox instantiated and kept idle, from
+/// [`Runtime::instantiate_resident`]. Dropping it frees the slot.
+pub struct ResidentSandbox {
+    _store: wasmtime::Store<Sandbox>,
+}
+
 /// Registration and cache counters of a [`Runtime`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CacheStats {
@@ -330,6 +336,23 @@ impl Runtime {
     /// The same code path as a worker's, without preemption: fresh store,
     /// instantiate, call, teardown. For tests, benchmarks and one-off calls.
     pub fn invoke_blocking(&self, f: FunctionId, input: &[u8]) -> (Outcome, Vec<u8>) {
+        self.invoke_on_this_thread(f, input, false)
+    }
+
+    /// Like [`invoke_blocking`](Self::invoke_blocking) but through the
+    /// preemptible path an EDF worker uses (guest on a wasmtime fiber,
+    /// `call_async`, polled by the worker's executor); nothing preempts it
+    /// here. For measuring what preemptibility costs.
+    pub fn invoke_blocking_preemptible(&self, f: FunctionId, input: &[u8]) -> (Outcome, Vec<u8>) {
+        self.invoke_on_this_thread(f, input, true)
+    }
+
+    fn invoke_on_this_thread(
+        &self,
+        f: FunctionId,
+        input: &[u8],
+        fiber: bool,
+    ) -> (Outcome, Vec<u8>) {
         let Some(func) = self.function(f) else {
             return (Outcome::Rejected, Vec::new());
         };
@@ -342,8 +365,34 @@ impl Runtime {
             func,
             Payload::Borrowed(input),
             slot,
-            false,
+            fiber,
         ))
+    }
+
+    /// Instantiates `f` in a fresh sandbox, as a request would, without
+    /// calling it, and keeps it: what a queued-and-started or preempted
+    /// request holds. For measuring the resident memory of a sandbox
+    /// (benchmarks); holds one pooling-allocator slot until dropped.
+    pub fn instantiate_resident(&self, f: FunctionId) -> anyhow::Result<ResidentSandbox> {
+        let func = self
+            .function(f)
+            .ok_or_else(|| anyhow::anyhow!("no function with id {}", f.index()))?;
+        let slot = BLOCKING_SLOT.with(Arc::clone);
+        slot.exec_deadline_ns.store(u64::MAX, Ordering::Relaxed);
+        let mut store = crate::invoke::new_store(
+            &self.engine,
+            Sandbox::new(
+                Vec::new(),
+                func.limits.max_output,
+                func.limits.max_memory_bytes as usize,
+                false,
+                slot,
+            ),
+        );
+        func.pre
+            .instantiate(&mut store)
+            .map_err(|e| anyhow::anyhow!("cannot instantiate {}: {e:#}", func.name))?;
+        Ok(ResidentSandbox { _store: store })
     }
 
     /// Bumps the engine epoch now, so that every running request reaches its
