@@ -40,7 +40,7 @@ use crate::report::RunReport;
 use crate::route_stats::{ERROR_OTHER, RouteStats};
 use crate::transport_choice::{ServerUrl, open_transport};
 
-/// When the next arrival is closer than this (ns), an idle loop yields
+/// When the next arrival is closer than this (ns), an idle loop spins
 /// instead of possibly parking, so the send is not delayed by a park.
 const NEAR_ARRIVAL_NS: u64 = 100_000;
 
@@ -548,7 +548,9 @@ impl EngineThread {
             if work {
                 idle.reset();
             } else if !generation_done && arrivals.peek_ns().saturating_sub(now) < NEAR_ARRIVAL_NS {
-                std::thread::yield_now();
+                // Not yield: on a busy machine a yield can cost a whole
+                // time slice of another thread (milliseconds) of send lag.
+                std::hint::spin_loop();
             } else {
                 idle.idle();
             }
@@ -558,6 +560,14 @@ impl EngineThread {
             self.endpoint.close(s.id);
         }
         let mut warnings = Vec::new();
+        let rpc = self.endpoint.stats();
+        if rpc.retransmits > 0 {
+            warnings.push(format!(
+                "thread {}: {} packets were retransmitted (lost or late answers; expect tail latency of the \
+                 retransmission timeout)",
+                self.index, rpc.retransmits
+            ));
+        }
         if resets > 0 {
             warnings.push(format!(
                 "thread {}: {resets} sessions were reset by the server and re-opened",
