@@ -226,11 +226,15 @@ fn configure(
         pools.push(pool);
     }
     // SAFETY: all queues are set up.
-    check(
-        unsafe { sys::rte_eth_dev_start(port_id) },
-        "rte_eth_dev_start",
-        label,
-    )?;
+    let rc = unsafe { sys::rte_eth_dev_start(port_id) };
+    if rc < 0 && label.contains("memif") {
+        // The usual cause: a memif client starts before its server listens.
+        return Err(io::Error::other(format!(
+            "rte_eth_dev_start on DPDK port {label} failed: {} (a memif client needs its memif server running)",
+            strerror(rc)
+        )));
+    }
+    check(rc, "rte_eth_dev_start", label)?;
     let mut mac = sys::rte_ether_addr::default();
     // SAFETY: port started; mac is a valid out pointer.
     check(

@@ -150,6 +150,16 @@ impl DpdkTransport {
         self.queue
     }
 
+    /// Whether the port's link is up now (a memif pair is up once both sides
+    /// connected; a veth once both ends are up). Costs one
+    /// `rte_eth_link_get_nowait` call.
+    pub fn link_up(&self) -> bool {
+        let mut link = sys::rte_eth_link::default();
+        // SAFETY: the port is valid and started; link is a valid out pointer.
+        let rc = unsafe { sys::rte_eth_link_get_nowait(self.port_id, &mut link) };
+        rc == 0 && link.link_status() == sys::RTE_ETH_LINK_UP as u16
+    }
+
     /// Counters of this queue.
     pub fn stats(&self) -> &DpdkStats {
         &self.stats

@@ -1,0 +1,222 @@
+//! Shared by the DPDK integration tests (`tests/dpdk_*.rs`).
+//!
+//! The EAL can be initialised once per process, and a memif pair or a veth
+//! testbed needs two DPDK processes, so every DPDK (or in-namespace kernel)
+//! role runs in a child process: the test binary re-runs itself with the
+//! same test name, `--exact`, and the role in the environment
+//! ([`CHILD_ROLE`]). The parent only orchestrates: it creates the testbed
+//! namespaces, starts the children (inside a namespace with `ip netns exec`
+//! when needed), waits for them with a time limit, and kills them and
+//! removes the namespaces on every path out ([`Child`] and [`Testbed`] are
+//! drop guards).
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// Environment variable naming the role a child runs (unset in the parent).
+pub const CHILD_ROLE: &str = "TERN_DPDK_CHILD";
+
+/// The role this process was started for, or None in the parent.
+pub fn child_role() -> Option<String> {
+    std::env::var(CHILD_ROLE).ok()
+}
+
+/// A setting the parent passed to this child (panics if missing: a bug in
+/// the test, not in the code under test).
+pub fn child_var(key: &str) -> String {
+    std::env::var(format!("TERN_DPDK_{key}"))
+        .unwrap_or_else(|_| panic!("child needs TERN_DPDK_{key}"))
+}
+
+/// One DPDK scenario at a time within a test binary: each scenario already
+/// keeps both cores busy with two polling processes.
+pub fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Fails the test with a clear message unless running as root (network
+/// namespaces, AF_XDP and DPDK vdevs need it; CI runs as root).
+pub fn require_root() {
+    let uid = fs::metadata("/proc/self")
+        .map(|m| m.uid())
+        .unwrap_or(u32::MAX);
+    assert_eq!(
+        uid, 0,
+        "the DPDK tests need root (network namespaces, AF_XDP, DPDK vdevs); run them as root"
+    );
+}
+
+/// EAL arguments for a local run on core `core` with one vdev, no
+/// hugepages, no PCI scan, and a unique runtime prefix.
+pub fn eal_args(core: u32, vdev: &str) -> String {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!(
+        "-l {core} --no-huge --no-pci -m 512 --file-prefix=tern{}x{n} --vdev={vdev}",
+        std::process::id()
+    )
+}
+
+/// A memif socket name unique to this test process and `tag`.
+pub fn memif_socket(tag: &str) -> String {
+    format!("/tmp/tern-memif-{}-{tag}.sock", std::process::id())
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("rpc/ has a parent")
+        .to_path_buf()
+}
+
+/// Two network namespaces joined by a veth pair (`scripts/testbed.sh`),
+/// removed on drop. Side A: `veth-a`, kernel 10.77.0.1; side B: `veth-b`,
+/// kernel 10.77.0.2. DPDK processes use 10.77.0.11 (A) and 10.77.0.12 (B),
+/// addresses the kernels do not own, so only DPDK answers for them.
+pub struct Testbed {
+    pub ns_a: String,
+    pub ns_b: String,
+}
+
+impl Testbed {
+    pub const KERNEL_IP_A: &str = "10.77.0.1";
+    pub const KERNEL_IP_B: &str = "10.77.0.2";
+    pub const DPDK_IP_A: &str = "10.77.0.11";
+    pub const DPDK_IP_B: &str = "10.77.0.12";
+
+    /// Creates the namespaces `t<pid><tag>a` / `...b`.
+    pub fn up(tag: &str) -> Testbed {
+        let tb = Testbed {
+            ns_a: format!("t{}{tag}a", std::process::id()),
+            ns_b: format!("t{}{tag}b", std::process::id()),
+        };
+        let out = tb.script("up");
+        assert!(
+            out.status.success(),
+            "testbed.sh up failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        tb
+    }
+
+    fn script(&self, verb: &str) -> std::process::Output {
+        Command::new(repo_root().join("scripts/testbed.sh"))
+            .arg(verb)
+            .env("TERN_NS_A", &self.ns_a)
+            .env("TERN_NS_B", &self.ns_b)
+            .output()
+            .expect("run scripts/testbed.sh")
+    }
+}
+
+impl Drop for Testbed {
+    fn drop(&mut self) {
+        let _ = self.script("down");
+    }
+}
+
+/// A child process running one role of the current test; killed on drop.
+pub struct Child {
+    name: String,
+    child: std::process::Child,
+    log: PathBuf,
+}
+
+impl Child {
+    /// Re-runs this test binary's test `test` as role `role` with settings
+    /// `vars` (each visible to the child as `TERN_DPDK_<KEY>`), inside
+    /// network namespace `netns` if given. Output goes to a log file that
+    /// [`wait`](Self::wait) returns.
+    pub fn spawn(test: &str, role: &str, netns: Option<&str>, vars: &[(&str, String)]) -> Child {
+        let exe = std::env::current_exe().expect("current test binary");
+        let mut cmd = match netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(&exe);
+                c
+            }
+            None => Command::new(&exe),
+        };
+        cmd.args([test, "--exact", "--nocapture", "--test-threads=1"])
+            .env(CHILD_ROLE, role);
+        for (k, v) in vars {
+            cmd.env(format!("TERN_DPDK_{k}"), v);
+        }
+        let log = std::env::temp_dir().join(format!(
+            "tern-dpdk-{}-{test}-{role}.log",
+            std::process::id()
+        ));
+        let file = fs::File::create(&log).expect("create child log");
+        cmd.stdout(Stdio::from(file.try_clone().expect("dup log")))
+            .stderr(Stdio::from(file));
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {role}: {e}"));
+        Child {
+            name: role.to_owned(),
+            child,
+            log,
+        }
+    }
+
+    /// Waits up to `limit` until the child's output contains `needle` (it is
+    /// ready); panics with its output if it exits or the time runs out first.
+    pub fn wait_for_output(&mut self, needle: &str, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        loop {
+            let out = fs::read_to_string(&self.log).unwrap_or_default();
+            if out.contains(needle) {
+                return;
+            }
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                panic!(
+                    "{} exited ({status}) before printing {needle:?}; output:\n{out}",
+                    self.name
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} did not print {needle:?} within {limit:?}; output:\n{out}",
+                self.name
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits up to `limit` for the child to exit; panics (after killing it)
+    /// if it runs longer or exits with failure. Returns its output.
+    pub fn wait(mut self, limit: Duration) -> String {
+        let deadline = Instant::now() + limit;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                break Some(status);
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let out = fs::read_to_string(&self.log).unwrap_or_default();
+        let _ = fs::remove_file(&self.log);
+        match status {
+            None => panic!("{} ran past {limit:?}; output:\n{out}", self.name),
+            Some(s) if !s.success() => panic!("{} failed ({s}); output:\n{out}", self.name),
+            Some(_) => out,
+        }
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}

@@ -1,0 +1,420 @@
+//! The DPDK transport on its own (datagrams, no Tern protocol), between two
+//! real processes: over `net_memif`, over a veth pair with `net_af_xdp` and
+//! `net_af_packet`, and against the Linux kernel's UDP stack in both
+//! directions (the kernel resolves the DPDK side with ARP, and the DPDK side
+//! resolves the kernel). Needs root; each scenario runs its roles as child
+//! processes (see `dpdk_support`).
+#![cfg(feature = "dpdk")]
+
+mod dpdk_support;
+
+use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
+use std::time::{Duration, Instant};
+
+use dpdk_support::{
+    Child, Testbed, child_role, child_var, eal_args, memif_socket, require_root, serial,
+};
+use tern_rpc::transport::dpdk::{DpdkConfig, DpdkTransport};
+use tern_rpc::transport::{RxBatch, Transport, TxDatagram};
+
+const PORT: u16 = 7000;
+const QUIT: &[u8] = b"quit";
+const LIMIT: Duration = Duration::from_secs(90);
+
+/// Sends and receives single datagrams, so one client/server body serves
+/// both the DPDK transport and a kernel socket.
+trait DatagramPort {
+    fn send_to(&mut self, peer: SocketAddrV4, bytes: &[u8]);
+    /// The next datagram within `timeout`, if any.
+    fn recv_within(&mut self, timeout: Duration) -> Option<(SocketAddrV4, Vec<u8>)>;
+}
+
+struct Dpdk {
+    t: DpdkTransport,
+    rx: RxBatch,
+    queued: Vec<(SocketAddrV4, Vec<u8>)>,
+}
+
+impl DatagramPort for Dpdk {
+    fn send_to(&mut self, peer: SocketAddrV4, bytes: &[u8]) {
+        let d = TxDatagram {
+            peer,
+            header: &bytes[..bytes.len().min(16)],
+            payload: &bytes[bytes.len().min(16)..],
+        };
+        // A full TX ring is retried; the datagram is taken (sent or held for ARP) once.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.t.send(&[d]).expect("DPDK send") == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "DPDK send stayed refused: {:?}",
+                self.t.stats()
+            );
+        }
+    }
+
+    fn recv_within(&mut self, timeout: Duration) -> Option<(SocketAddrV4, Vec<u8>)> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if !self.queued.is_empty() {
+                return Some(self.queued.remove(0));
+            }
+            self.t.recv(&mut self.rx).expect("DPDK recv");
+            for i in 0..self.rx.len() {
+                let (p, b) = self.rx.get(i);
+                self.queued.push((p, b.to_vec()));
+            }
+            if self.queued.is_empty() && Instant::now() > deadline {
+                return None;
+            }
+        }
+    }
+}
+
+struct Kernel(UdpSocket);
+
+impl DatagramPort for Kernel {
+    fn send_to(&mut self, peer: SocketAddrV4, bytes: &[u8]) {
+        self.0.send_to(bytes, peer).expect("kernel send");
+    }
+
+    fn recv_within(&mut self, timeout: Duration) -> Option<(SocketAddrV4, Vec<u8>)> {
+        self.0.set_read_timeout(Some(timeout)).expect("timeout");
+        let mut buf = vec![0; 65536];
+        match self.0.recv_from(&mut buf) {
+            Ok((n, std::net::SocketAddr::V4(p))) => Some((p, buf[..n].to_vec())),
+            _ => None,
+        }
+    }
+}
+
+fn open_dpdk() -> Dpdk {
+    let ip: Ipv4Addr = child_var("IP").parse().expect("IP");
+    let config = DpdkConfig::new(&child_var("EAL"), &child_var("PORT"), ip, PORT);
+    let t = DpdkTransport::open_single(&config).expect("open DPDK port");
+    assert_eq!(t.local_addr(), SocketAddrV4::new(ip, PORT));
+    assert_eq!(t.max_datagram(), 1472);
+    // Readiness for the parent: a memif server listens from here on.
+    eprintln!("{}: port open", child_role().unwrap_or_default());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !t.link_up() {
+        assert!(
+            Instant::now() < deadline,
+            "the link of DPDK port {:?} never came up",
+            t.port()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    eprintln!(
+        "{}: DPDK port {:?}, MAC {}, link up",
+        child_role().unwrap_or_default(),
+        t.port(),
+        t.mac_addr()
+    );
+    Dpdk {
+        t,
+        rx: RxBatch::new(32, 2048),
+        queued: Vec::new(),
+    }
+}
+
+fn open_kernel() -> Kernel {
+    Kernel(
+        UdpSocket::bind(SocketAddrV4::new(
+            child_var("IP").parse().expect("IP"),
+            PORT,
+        ))
+        .expect("bind kernel socket"),
+    )
+}
+
+/// Echoes every datagram until a QUIT datagram (or the time limit: failure).
+fn echo_server(port: &mut dyn DatagramPort) {
+    let deadline = Instant::now() + LIMIT;
+    let mut echoed = 0u64;
+    while Instant::now() < deadline {
+        let Some((peer, bytes)) = port.recv_within(Duration::from_millis(100)) else {
+            continue;
+        };
+        if bytes == QUIT {
+            eprintln!("echo server: {echoed} echoed, quit");
+            return;
+        }
+        port.send_to(peer, &bytes);
+        echoed += 1;
+    }
+    panic!("echo server: no QUIT within {LIMIT:?} ({echoed} echoed)");
+}
+
+/// Pattern for datagram `seq` of `len` bytes, so corruption and mix-ups show.
+fn pattern(seq: u32, len: usize) -> Vec<u8> {
+    let mut v: Vec<u8> = (0..len)
+        .map(|i| (i as u32).wrapping_mul(31).wrapping_add(seq) as u8)
+        .collect();
+    if len >= 4 {
+        v[..4].copy_from_slice(&seq.to_be_bytes());
+    }
+    v
+}
+
+/// Sends datagrams of every interesting size and 2,000 small ones, each
+/// retried until its echo comes back intact (af_packet/af_xdp may drop the
+/// first frames while the link settles), then sends QUIT.
+fn echo_client(port: &mut dyn DatagramPort, server: SocketAddrV4) {
+    let sizes = [4usize, 5, 32, 100, 1000, 1471, 1472];
+    let mut seq = 0u32;
+    let mut retries = 0;
+    let started = Instant::now();
+    for len in sizes.iter().copied().chain(std::iter::repeat_n(32, 2000)) {
+        seq += 1;
+        let msg = pattern(seq, len);
+        let mut attempts = 0;
+        'attempt: loop {
+            attempts += 1;
+            assert!(
+                attempts <= 50,
+                "no echo for datagram {seq} ({len} B) after 50 tries"
+            );
+            port.send_to(server, &msg);
+            let wait = Instant::now() + Duration::from_millis(200);
+            while Instant::now() < wait {
+                let Some((from, bytes)) = port.recv_within(Duration::from_millis(50)) else {
+                    continue;
+                };
+                assert_eq!(from, server, "reply from the wrong address");
+                if bytes.len() >= 4 && u32::from_be_bytes(bytes[..4].try_into().unwrap()) < seq {
+                    continue; // a late echo of an earlier retry
+                }
+                assert_eq!(bytes, msg, "echo of datagram {seq} ({len} B) differs");
+                break 'attempt;
+            }
+            retries += 1;
+        }
+    }
+    for _ in 0..3 {
+        port.send_to(server, QUIT);
+    }
+    eprintln!(
+        "echo client: {seq} datagrams echoed intact in {:?}, {retries} retries",
+        started.elapsed()
+    );
+}
+
+fn dpdk_client_body() {
+    let mut p = open_dpdk();
+    let server = SocketAddrV4::new(child_var("PEER").parse().expect("PEER"), PORT);
+    echo_client(&mut p, server);
+    let mac = p.t.resolved(*server.ip());
+    assert!(mac.is_some(), "the server's MAC was never resolved");
+    let s = p.t.stats().clone();
+    eprintln!("dpdk client stats: {s:?}");
+    assert!(
+        s.arp_requests_sent >= 1,
+        "the client resolved the server with ARP"
+    );
+    assert_eq!(s.rx_malformed, 0);
+}
+
+fn dpdk_server_body() {
+    let mut p = open_dpdk();
+    echo_server(&mut p);
+    let s = p.t.stats().clone();
+    eprintln!("dpdk server stats: {s:?}");
+    assert!(
+        s.arp_replies_sent >= 1,
+        "the server answered the client's ARP request"
+    );
+    assert_eq!(s.rx_malformed, 0);
+}
+
+/// Runs the role named in the environment (child side).
+fn run_child(role: &str) {
+    match role {
+        "dpdk-server" => dpdk_server_body(),
+        "dpdk-client" => dpdk_client_body(),
+        "kernel-server" => echo_server(&mut open_kernel()),
+        "kernel-client" => {
+            let server = SocketAddrV4::new(child_var("PEER").parse().expect("PEER"), PORT);
+            echo_client(&mut open_kernel(), server);
+        }
+        other => panic!("unknown role {other}"),
+    }
+}
+
+#[test]
+fn memif_datagram_echo() {
+    if let Some(role) = child_role() {
+        return run_child(&role);
+    }
+    require_root();
+    let _one = serial();
+    let sock = memif_socket("dgram");
+    let vdev = |role: &str| format!("net_memif0,role={role},socket={sock}");
+    let server = Child::spawn(
+        "memif_datagram_echo",
+        "dpdk-server",
+        None,
+        &[
+            ("EAL", eal_args(0, &vdev("server"))),
+            ("PORT", "net_memif0".into()),
+            ("IP", "10.88.0.1".into()),
+        ],
+    );
+    let mut server = server;
+    // The memif server must listen before the client connects.
+    server.wait_for_output("port open", LIMIT);
+    let client = Child::spawn(
+        "memif_datagram_echo",
+        "dpdk-client",
+        None,
+        &[
+            ("EAL", eal_args(1, &vdev("client"))),
+            ("PORT", "net_memif0".into()),
+            ("IP", "10.88.0.2".into()),
+            ("PEER", "10.88.0.1".into()),
+        ],
+    );
+    let out = client.wait(LIMIT);
+    assert!(out.contains("datagrams echoed intact"), "{out}");
+    server.wait(LIMIT);
+}
+
+/// DPDK on both ends of the veth testbed with PMD `pmd` ("af_xdp", "af_packet").
+fn veth_datagram_echo(test: &str, pmd: &str) {
+    require_root();
+    let _one = serial();
+    let tb = Testbed::up(&pmd[3..6]);
+    let dev = format!("net_{pmd}0");
+    let server = Child::spawn(
+        test,
+        "dpdk-server",
+        Some(&tb.ns_a),
+        &[
+            ("EAL", eal_args(0, &format!("{dev},iface=veth-a"))),
+            ("PORT", dev.clone()),
+            ("IP", Testbed::DPDK_IP_A.into()),
+        ],
+    );
+    let client = Child::spawn(
+        test,
+        "dpdk-client",
+        Some(&tb.ns_b),
+        &[
+            ("EAL", eal_args(1, &format!("{dev},iface=veth-b"))),
+            ("PORT", dev.clone()),
+            ("IP", Testbed::DPDK_IP_B.into()),
+            ("PEER", Testbed::DPDK_IP_A.into()),
+        ],
+    );
+    let out = client.wait(LIMIT);
+    assert!(out.contains("datagrams echoed intact"), "{out}");
+    server.wait(LIMIT);
+}
+
+#[test]
+fn af_xdp_datagram_echo() {
+    if let Some(role) = child_role() {
+        return run_child(&role);
+    }
+    veth_datagram_echo("af_xdp_datagram_echo", "af_xdp");
+}
+
+#[test]
+fn af_packet_datagram_echo() {
+    if let Some(role) = child_role() {
+        return run_child(&role);
+    }
+    veth_datagram_echo("af_packet_datagram_echo", "af_packet");
+}
+
+#[test]
+fn kernel_udp_client_to_dpdk_af_xdp_server() {
+    if let Some(role) = child_role() {
+        return run_child(&role);
+    }
+    require_root();
+    let _one = serial();
+    let test = "kernel_udp_client_to_dpdk_af_xdp_server";
+    let tb = Testbed::up("kc");
+    let server = Child::spawn(
+        test,
+        "dpdk-server",
+        Some(&tb.ns_a),
+        &[
+            ("EAL", eal_args(0, "net_af_xdp0,iface=veth-a")),
+            ("PORT", "net_af_xdp0".into()),
+            ("IP", Testbed::DPDK_IP_A.into()),
+        ],
+    );
+    let client = Child::spawn(
+        test,
+        "kernel-client",
+        Some(&tb.ns_b),
+        &[
+            ("IP", Testbed::KERNEL_IP_B.into()),
+            ("PEER", Testbed::DPDK_IP_A.into()),
+        ],
+    );
+    let out = client.wait(LIMIT);
+    assert!(out.contains("datagrams echoed intact"), "{out}");
+    let out = server.wait(LIMIT);
+    assert!(out.contains("echo server:"), "{out}");
+}
+
+#[test]
+fn dpdk_af_xdp_client_to_kernel_udp_server() {
+    if let Some(role) = child_role() {
+        return run_child(&role);
+    }
+    require_root();
+    let _one = serial();
+    let test = "dpdk_af_xdp_client_to_kernel_udp_server";
+    let tb = Testbed::up("ks");
+    let server = Child::spawn(
+        test,
+        "kernel-server",
+        Some(&tb.ns_b),
+        &[("IP", Testbed::KERNEL_IP_B.into())],
+    );
+    let client = Child::spawn(
+        test,
+        "dpdk-client",
+        Some(&tb.ns_a),
+        &[
+            ("EAL", eal_args(0, "net_af_xdp0,iface=veth-a")),
+            ("PORT", "net_af_xdp0".into()),
+            ("IP", Testbed::DPDK_IP_A.into()),
+            ("PEER", Testbed::KERNEL_IP_B.into()),
+        ],
+    );
+    let out = client.wait(LIMIT);
+    assert!(out.contains("datagrams echoed intact"), "{out}");
+    server.wait(LIMIT);
+}
+
+#[test]
+fn unknown_port_is_a_clear_error() {
+    if let Some(role) = child_role() {
+        assert_eq!(role, "open-missing");
+        let config = DpdkConfig::new(
+            &eal_args(0, "net_null0"),
+            "net_memif7",
+            Ipv4Addr::new(10, 88, 0, 1),
+            PORT,
+        );
+        let err = DpdkTransport::open_single(&config)
+            .err()
+            .expect("no such port");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("net_memif7") && msg.contains("net_null0"),
+            "{msg}"
+        );
+        eprintln!("error as expected: {msg}");
+        return;
+    }
+    require_root();
+    let _one = serial();
+    let out = Child::spawn("unknown_port_is_a_clear_error", "open-missing", None, &[]).wait(LIMIT);
+    assert!(out.contains("error as expected"), "{out}");
+}
