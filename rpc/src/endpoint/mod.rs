@@ -235,6 +235,12 @@ impl<T: Transport> Endpoint<T> {
         let before = events.len();
         let core = &mut self.core;
         core.did_work = false;
+        let now = Instant::now();
+        // Requests queued since the last round leave before we receive, so
+        // a fresh request costs no extra system call of latency.
+        if !core.pending.is_empty() {
+            core.pump_pending(now);
+        }
         if !core.txq.is_empty()
             && core
                 .txq
@@ -243,7 +249,6 @@ impl<T: Transport> Endpoint<T> {
         {
             core.did_work = true;
         }
-        let now = Instant::now();
         match self.transport.recv(&mut self.rx) {
             Ok(n) => {
                 for i in 0..n {

@@ -1,0 +1,499 @@
+//! Round-trip latency and goodput of Tern against raw UDP, measured in the
+//! same run on loopback.
+//!
+//! ```text
+//! cargo run --release -p tern-rpc --example pingpong -- --transport udp
+//! ```
+//!
+//! One server thread and one client thread. The server serves whichever
+//! mode the client selects (raw echo, raw stream sink, or a Tern endpoint),
+//! so only two threads ever poll and both sides use the same idle strategy.
+//! Latency: 32 B requests echoed, one at a time, Tern and raw alternating in
+//! rounds so that load changes on the machine hit both alike. Goodput:
+//! 1 MiB requests (empty responses, up to 8 outstanding) for Tern; for raw
+//! UDP, a stream of datagrams of the same size sent with `sendmmsg` and
+//! counted with `recvmmsg`. The last line is `udp_p50_ratio=X.XX` (Tern p50
+//! / raw p50).
+
+use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use tern_rpc::transport::udp::{UdpConfig, UdpTransport};
+use tern_rpc::transport::{RxBatch, Transport, TxDatagram};
+use tern_rpc::{Endpoint, EndpointConfig, Event, IdleMode, IdleStrategy, Response};
+
+#[derive(Parser, Debug, Clone)]
+#[command(about = "Tern vs raw UDP: small-message round trip and 1 MiB goodput")]
+struct Args {
+    /// Transport for the Tern endpoints: udp.
+    #[arg(long, default_value = "udp")]
+    transport: String,
+    /// Idle strategy of both poll loops: spin or adaptive.
+    #[arg(long, default_value = "adaptive")]
+    idle: IdleMode,
+    /// Request size of the latency test in bytes.
+    #[arg(long, default_value_t = 32)]
+    size: usize,
+    /// Round trips measured per system (split over the rounds).
+    #[arg(long, default_value_t = 20_000)]
+    samples: usize,
+    /// Alternating rounds of the latency test.
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
+    /// MiB moved per system in the goodput test.
+    #[arg(long, default_value_t = 256)]
+    mib: usize,
+    /// Outstanding 1 MiB requests in the Tern goodput test (1..=8).
+    #[arg(long, default_value_t = 8)]
+    depth: usize,
+    /// Largest UDP payload for Tern and the raw stream (1472 is MTU-safe;
+    /// up to 65507 on loopback).
+    #[arg(long, default_value_t = 1472)]
+    max_datagram: usize,
+}
+
+/// Which side of the transport pair to open.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Side {
+    Server,
+    Client,
+}
+
+/// Opens the Tern transport named by `--transport` for `side`. The one
+/// place that knows the transport kinds.
+fn open_transport(args: &Args, side: Side) -> Result<Box<dyn Transport>> {
+    let _ = side;
+    match args.transport.as_str() {
+        "udp" => {
+            let config = UdpConfig {
+                max_datagram: args.max_datagram,
+                ..Default::default()
+            };
+            Ok(Box::new(UdpTransport::bind_with(
+                SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0),
+                config,
+            )?))
+        }
+        other => bail!("unknown transport {other:?} (this build has: udp)"),
+    }
+}
+
+const MODE_IDLE: u8 = 0;
+const MODE_RAW_ECHO: u8 = 1;
+const MODE_RAW_SINK: u8 = 2;
+const MODE_TERN: u8 = 3;
+const MODE_STOP: u8 = 4;
+
+const ECHO: u16 = 1;
+const SINK: u16 = 2;
+
+/// What the server thread shares with the client thread.
+struct Shared {
+    mode: AtomicU8,
+    /// Raw stream: payload bytes received, and first/last arrival (ns since `origin`).
+    sink_bytes: AtomicU64,
+    sink_first_ns: AtomicU64,
+    sink_last_ns: AtomicU64,
+    origin: Instant,
+    ready: AtomicBool,
+}
+
+struct ServerAddrs {
+    tern: SocketAddrV4,
+    raw_echo: SocketAddrV4,
+    raw_sink: SocketAddrV4,
+}
+
+fn server_thread(
+    args: Args,
+    shared: Arc<Shared>,
+    addrs_tx: std::sync::mpsc::Sender<Result<ServerAddrs>>,
+) {
+    let setup = || -> Result<_> {
+        let ep = Endpoint::new(
+            open_transport(&args, Side::Server)?,
+            EndpointConfig::default(),
+        );
+        let echo = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
+        echo.set_nonblocking(true)?;
+        let sink = UdpTransport::bind_with(
+            SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0),
+            UdpConfig {
+                max_datagram: args.max_datagram,
+                ..Default::default()
+            },
+        )?;
+        Ok((ep, echo, sink))
+    };
+    let (mut ep, echo, mut sink) = match setup() {
+        Ok(x) => x,
+        Err(e) => {
+            let _ = addrs_tx.send(Err(e));
+            return;
+        }
+    };
+    let addrs = ServerAddrs {
+        tern: ep.local_addr(),
+        raw_echo: match echo.local_addr() {
+            Ok(std::net::SocketAddr::V4(a)) => a,
+            _ => unreachable!("bound to an IPv4 address"),
+        },
+        raw_sink: sink.local_addr(),
+    };
+    let _ = addrs_tx.send(Ok(addrs));
+    let mut idle = IdleStrategy::new(args.idle);
+    let mut events = Vec::new();
+    let mut buf = vec![0u8; 65536];
+    let mut rx = RxBatch::new(64, args.max_datagram);
+    loop {
+        let busy = match shared.mode.load(Ordering::Acquire) {
+            MODE_STOP => return,
+            MODE_RAW_ECHO => match echo.recv_from(&mut buf) {
+                Ok((n, peer)) => {
+                    let _ = echo.send_to(&buf[..n], peer);
+                    true
+                }
+                Err(_) => false,
+            },
+            MODE_RAW_SINK => {
+                let n = sink.recv(&mut rx).unwrap_or(0);
+                if n > 0 {
+                    let bytes: usize = (0..n).map(|i| rx.get(i).1.len()).sum();
+                    let now = shared.origin.elapsed().as_nanos() as u64;
+                    if shared.sink_bytes.fetch_add(bytes as u64, Ordering::Relaxed) == 0 {
+                        shared.sink_first_ns.store(now, Ordering::Relaxed);
+                    }
+                    shared.sink_last_ns.store(now, Ordering::Relaxed);
+                }
+                n > 0
+            }
+            MODE_TERN => {
+                let k = ep.poll(&mut events);
+                for e in events.drain(..) {
+                    if let Event::Request {
+                        token,
+                        req_type,
+                        payload,
+                    } = e
+                    {
+                        let resp = if req_type == ECHO {
+                            Response::ok(payload)
+                        } else {
+                            Response::ok(Vec::new())
+                        };
+                        let _ = ep.respond(token, resp);
+                    }
+                }
+                k > 0 || ep.did_work()
+            }
+            _ => {
+                // Also drain the Tern endpoint so retransmissions and
+                // stragglers between phases do not pile up.
+                let k = ep.poll(&mut events);
+                events.clear();
+                k > 0
+            }
+        };
+        shared.ready.store(true, Ordering::Release);
+        if busy {
+            idle.reset();
+        } else {
+            idle.idle();
+        }
+    }
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i] as f64 / 1000.0
+}
+
+fn raw_latency(
+    addr: SocketAddrV4,
+    size: usize,
+    n: usize,
+    mode: IdleMode,
+    out: &mut Vec<u64>,
+) -> Result<()> {
+    let sock = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
+    sock.set_nonblocking(true)?;
+    let msg = vec![0xabu8; size];
+    let mut buf = vec![0u8; 65536];
+    let mut idle = IdleStrategy::new(mode);
+    for _ in 0..n {
+        let t0 = Instant::now();
+        sock.send_to(&msg, addr)?;
+        let deadline = t0 + Duration::from_secs(1);
+        loop {
+            match sock.recv_from(&mut buf) {
+                Ok((k, _)) if k == size => break,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if Instant::now() > deadline {
+                        bail!("raw echo lost a datagram");
+                    }
+                    idle.idle();
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        idle.reset();
+        out.push(t0.elapsed().as_nanos() as u64);
+    }
+    Ok(())
+}
+
+fn tern_latency(
+    ep: &mut Endpoint<Box<dyn Transport>>,
+    s: tern_rpc::SessionId,
+    size: usize,
+    n: usize,
+    mode: IdleMode,
+    out: &mut Vec<u64>,
+) -> Result<()> {
+    let mut events = Vec::new();
+    let mut idle = IdleStrategy::new(mode);
+    let msg = vec![0xabu8; size];
+    for i in 0..n {
+        let t0 = Instant::now();
+        ep.send_request(s, ECHO, msg.clone(), i as u64)?;
+        let deadline = t0 + Duration::from_secs(5);
+        'wait: loop {
+            let k = ep.poll(&mut events);
+            for e in events.drain(..) {
+                match e {
+                    Event::Response { response, .. } => {
+                        if response.payload.len() != size {
+                            bail!("bad echo");
+                        }
+                        break 'wait;
+                    }
+                    other => bail!("unexpected event {other:?}"),
+                }
+            }
+            if k > 0 || ep.did_work() {
+                idle.reset();
+            } else {
+                if Instant::now() > deadline {
+                    bail!("tern round trip timed out");
+                }
+                idle.idle();
+            }
+        }
+        out.push(t0.elapsed().as_nanos() as u64);
+    }
+    Ok(())
+}
+
+/// Sends `total` bytes to the sink as a stream of `dgram`-byte datagrams;
+/// returns (received bytes, seconds between first and last arrival).
+fn raw_stream(
+    args: &Args,
+    shared: &Shared,
+    addr: SocketAddrV4,
+    total: usize,
+) -> Result<(u64, f64)> {
+    let mut tx = UdpTransport::bind_with(
+        SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0),
+        UdpConfig {
+            max_datagram: args.max_datagram,
+            ..Default::default()
+        },
+    )?;
+    let payload = vec![0x5au8; args.max_datagram];
+    let batch: Vec<TxDatagram<'_>> = (0..64)
+        .map(|_| TxDatagram {
+            peer: addr,
+            header: &[],
+            payload: &payload,
+        })
+        .collect();
+    let count = total.div_ceil(args.max_datagram);
+    let mut sent = 0;
+    let limit = Instant::now() + Duration::from_secs(60);
+    while sent < count && Instant::now() < limit {
+        let n = (count - sent).min(batch.len());
+        let k = tx.send(&batch[..n])?;
+        sent += k;
+        if k == 0 {
+            std::thread::yield_now();
+        }
+    }
+    // Wait until the sink has everything or has been quiet for 200 ms.
+    let expect = (count * args.max_datagram) as u64;
+    let mut last = shared.sink_bytes.load(Ordering::Relaxed);
+    let mut quiet_since = Instant::now();
+    loop {
+        std::thread::sleep(Duration::from_millis(5));
+        let now_bytes = shared.sink_bytes.load(Ordering::Relaxed);
+        if now_bytes >= expect {
+            break;
+        }
+        if now_bytes != last {
+            last = now_bytes;
+            quiet_since = Instant::now();
+        } else if quiet_since.elapsed() > Duration::from_millis(200) {
+            break;
+        }
+    }
+    let bytes = shared.sink_bytes.load(Ordering::Relaxed);
+    let secs = (shared
+        .sink_last_ns
+        .load(Ordering::Relaxed)
+        .saturating_sub(shared.sink_first_ns.load(Ordering::Relaxed))) as f64
+        / 1e9;
+    Ok((bytes, secs))
+}
+
+/// Sends `count` 1 MiB requests with up to `depth` outstanding; returns seconds.
+fn tern_stream(
+    ep: &mut Endpoint<Box<dyn Transport>>,
+    s: tern_rpc::SessionId,
+    count: usize,
+    depth: usize,
+    mode: IdleMode,
+) -> Result<f64> {
+    let mut events = Vec::new();
+    let mut idle = IdleStrategy::new(mode);
+    let (mut issued, mut done) = (0, 0);
+    let t0 = Instant::now();
+    let limit = t0 + Duration::from_secs(120);
+    while done < count {
+        if Instant::now() > limit {
+            bail!("tern goodput run exceeded its time limit ({done} of {count})");
+        }
+        while issued < count && issued - done < depth && ep.can_send(s) {
+            ep.send_request(s, SINK, vec![0x5au8; 1 << 20], issued as u64)?;
+            issued += 1;
+        }
+        let k = ep.poll(&mut events);
+        for e in events.drain(..) {
+            match e {
+                Event::Response { .. } => done += 1,
+                other => bail!("unexpected event {other:?}"),
+            }
+        }
+        if k > 0 || ep.did_work() {
+            idle.reset();
+        } else {
+            idle.idle();
+        }
+    }
+    Ok(t0.elapsed().as_secs_f64())
+}
+
+fn set_mode(shared: &Shared, mode: u8) {
+    shared.mode.store(mode, Ordering::Release);
+    // Let the server notice before traffic of the new mode starts.
+    shared.ready.store(false, Ordering::Release);
+    let limit = Instant::now() + Duration::from_secs(5);
+    while !shared.ready.load(Ordering::Acquire) && Instant::now() < limit {
+        std::thread::yield_now();
+    }
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let shared = Arc::new(Shared {
+        mode: AtomicU8::new(MODE_IDLE),
+        sink_bytes: AtomicU64::new(0),
+        sink_first_ns: AtomicU64::new(0),
+        sink_last_ns: AtomicU64::new(0),
+        origin: Instant::now(),
+        ready: AtomicBool::new(false),
+    });
+    let (addrs_tx, addrs_rx) = std::sync::mpsc::channel();
+    let server = {
+        let (args, shared) = (args.clone(), shared.clone());
+        std::thread::spawn(move || server_thread(args, shared, addrs_tx))
+    };
+    let addrs = addrs_rx.recv().context("server thread died")??;
+
+    let mut ep = Endpoint::new(
+        open_transport(&args, Side::Client)?,
+        EndpointConfig::default(),
+    );
+    set_mode(&shared, MODE_TERN);
+    let s = ep.connect(addrs.tern)?;
+    let mut events = Vec::new();
+    let limit = Instant::now() + Duration::from_secs(10);
+    while !ep.is_connected(s) {
+        if Instant::now() > limit {
+            bail!("tern connect timed out");
+        }
+        ep.poll(&mut events);
+        if let Some(Event::ConnectFailed { reason, .. }) = events.first() {
+            bail!("connect failed: {reason}");
+        }
+    }
+
+    println!(
+        "tern-rpc pingpong: transport {}, idle {}, max datagram {} B, {} CPUs",
+        args.transport,
+        args.idle,
+        args.max_datagram,
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    // Latency, alternating rounds.
+    let per_round = args.samples.div_ceil(args.rounds.max(1));
+    let (mut raw_ns, mut tern_ns) = (Vec::new(), Vec::new());
+    let warm = 500.min(per_round);
+    for round in 0..args.rounds.max(1) {
+        set_mode(&shared, MODE_RAW_ECHO);
+        let mut scratch = Vec::new();
+        raw_latency(addrs.raw_echo, args.size, warm, args.idle, &mut scratch)?;
+        raw_latency(addrs.raw_echo, args.size, per_round, args.idle, &mut raw_ns)?;
+        set_mode(&shared, MODE_TERN);
+        tern_latency(&mut ep, s, args.size, warm, args.idle, &mut scratch)?;
+        tern_latency(&mut ep, s, args.size, per_round, args.idle, &mut tern_ns)?;
+        let _ = round;
+    }
+    raw_ns.sort_unstable();
+    tern_ns.sort_unstable();
+    let (raw50, raw99) = (percentile(&raw_ns, 0.5), percentile(&raw_ns, 0.99));
+    let (t50, t99) = (percentile(&tern_ns, 0.5), percentile(&tern_ns, 0.99));
+    println!(
+        "round trip, {} B request, {} samples each ({} alternating rounds):",
+        args.size,
+        raw_ns.len(),
+        args.rounds
+    );
+    println!("  raw udp echo : p50 {raw50:8.2} us   p99 {raw99:8.2} us");
+    println!("  tern         : p50 {t50:8.2} us   p99 {t99:8.2} us");
+
+    // Goodput.
+    let total = args.mib << 20;
+    set_mode(&shared, MODE_RAW_SINK);
+    let (raw_bytes, raw_secs) = raw_stream(&args, &shared, addrs.raw_sink, total)?;
+    let raw_mibs = raw_bytes as f64 / (1 << 20) as f64 / raw_secs.max(1e-9);
+    let sent_bytes = (total.div_ceil(args.max_datagram) * args.max_datagram) as f64;
+    set_mode(&shared, MODE_TERN);
+    let tern_secs = tern_stream(&mut ep, s, args.mib, args.depth.clamp(1, 8), args.idle)?;
+    let tern_mibs = args.mib as f64 / tern_secs;
+    println!("goodput, 1 MiB messages, {} MiB each:", args.mib);
+    println!(
+        "  raw udp stream: {raw_mibs:9.1} MiB/s  ({:.1}% of datagrams lost)",
+        100.0 * (1.0 - raw_bytes as f64 / sent_bytes)
+    );
+    println!(
+        "  tern          : {tern_mibs:9.1} MiB/s  (depth {}, retransmits {})",
+        args.depth.clamp(1, 8),
+        ep.stats().retransmits
+    );
+    println!("goodput_ratio={:.2}", tern_mibs / raw_mibs);
+
+    shared.mode.store(MODE_STOP, Ordering::Release);
+    server
+        .join()
+        .map_err(|_| anyhow::anyhow!("server thread panicked"))?;
+    println!("{}_p50_ratio={:.2}", args.transport, t50 / raw50);
+    Ok(())
+}
