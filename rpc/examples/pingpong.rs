@@ -266,18 +266,19 @@ fn tern_latency(
         let t0 = Instant::now();
         ep.send_request(s, ECHO, msg.clone(), i as u64)?;
         let deadline = t0 + Duration::from_secs(5);
-        'wait: loop {
+        loop {
             let k = ep.poll(&mut events);
+            let mut answered = false;
             for e in events.drain(..) {
                 match e {
-                    Event::Response { response, .. } => {
-                        if response.payload.len() != size {
-                            bail!("bad echo");
-                        }
-                        break 'wait;
+                    Event::Response { response, .. } if response.payload.len() == size => {
+                        answered = true
                     }
                     other => bail!("unexpected event {other:?}"),
                 }
+            }
+            if answered {
+                break;
             }
             if k > 0 || ep.did_work() {
                 idle.reset();
