@@ -68,7 +68,12 @@ fn fibonacci_bad_body_is_exit_code_with_stderr() {
 fn isprime_matches_rust() {
     let rt = runtime();
     let f = register(&rt, "isprime");
-    let is_prime = |n: u64| n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| n % d != 0);
+    let is_prime = |n: u64| {
+        n >= 2
+            && (2..)
+                .take_while(|d| d * d <= n)
+                .all(|d| !n.is_multiple_of(d))
+    };
     for n in [
         0u64,
         1,

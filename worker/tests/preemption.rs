@@ -1,0 +1,192 @@
+//! A long request running on an EDF worker is preempted by a short
+//! earlier-deadline one, which finishes first; the long one then resumes and
+//! completes with the correct output. Asserts order and causality, never
+//! durations.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tern_worker::guest_build::wasm_path;
+use tern_worker::{
+    Completion, FunctionLimits, Job, LocalQueue, Outcome, Runtime, RuntimeConfig, WorkerPool,
+    WorkerPoolConfig, clock,
+};
+
+const BOUND: Duration = Duration::from_secs(120);
+
+fn job(id: u64, function: tern_worker::FunctionId, body: &str, deadline_in: Duration) -> Job {
+    let now = clock::now_ns();
+    Job {
+        id,
+        function,
+        payload: body.as_bytes().to_vec(),
+        arrival_ns: now,
+        deadline_ns: now + deadline_in.as_nanos() as u64,
+        expected_ns: 1_000,
+    }
+}
+
+fn next(pool: &WorkerPool, buf: &mut Vec<Completion>) -> Completion {
+    let deadline = Instant::now() + BOUND;
+    while buf.is_empty() {
+        assert!(Instant::now() < deadline, "no completion within {BOUND:?}");
+        if pool.poll_completions(buf) == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    buf.remove(0)
+}
+
+fn wait_running(pool: &WorkerPool, deadline_ns: u64) {
+    let limit = Instant::now() + BOUND;
+    while pool.state(0).snapshot().running_deadline_ns != deadline_ns {
+        assert!(Instant::now() < limit, "the long job never started");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+#[test]
+fn short_earlier_deadline_request_preempts_a_long_one() {
+    let rt = Arc::new(
+        Runtime::new(RuntimeConfig {
+            cache_dir: None,
+            ..RuntimeConfig::default()
+        })
+        .unwrap(),
+    );
+    let limits = FunctionLimits {
+        max_exec: Duration::from_secs(100),
+        ..FunctionLimits::default()
+    };
+    let hash = rt.register("hash", &wasm_path("hash"), limits).unwrap();
+    let fib = rt
+        .register("fibonacci", &wasm_path("fibonacci"), limits)
+        .unwrap();
+    // ~1.5 s of work by hash's calibration: long enough that the short job
+    // arrives while it runs, even on a loaded box.
+    let long_body = "1500000";
+    let (o, want_long) = rt.invoke_blocking(hash, long_body.as_bytes());
+    assert_eq!(o, Outcome::Ok);
+
+    let pool = WorkerPool::start(
+        rt.clone(),
+        WorkerPoolConfig {
+            workers: 1,
+            local_queue: LocalQueue::Edf,
+            ..WorkerPoolConfig::default()
+        },
+    )
+    .unwrap();
+    let long = job(1, hash, long_body, Duration::from_secs(1000));
+    let long_deadline = long.deadline_ns;
+    pool.submit(0, long).unwrap();
+    wait_running(&pool, long_deadline);
+
+    let short = job(2, fib, "20", Duration::from_secs(10));
+    pool.submit(0, short).unwrap();
+    pool.preempt(0);
+
+    let mut buf = Vec::new();
+    let first = next(&pool, &mut buf);
+    let second = next(&pool, &mut buf);
+    // The short job was submitted after the long one had started running on
+    // the only worker: finishing first proves the long one was suspended.
+    assert_eq!(
+        (first.id, &first.outcome, first.output.as_slice()),
+        (2, &Outcome::Ok, b"6765\n".as_slice())
+    );
+    assert_eq!((second.id, &second.outcome), (1, &Outcome::Ok));
+    assert_eq!(
+        second.output, want_long,
+        "the resumed request computed the same hash"
+    );
+    // The long job spent time off the CPU while the short one ran.
+    assert!(
+        second.queue_ns >= first.exec_ns,
+        "long queue {} < short exec {}",
+        second.queue_ns,
+        first.exec_ns
+    );
+    pool.shutdown();
+}
+
+#[test]
+fn fifo_worker_does_not_preempt() {
+    let rt = Arc::new(
+        Runtime::new(RuntimeConfig {
+            cache_dir: None,
+            ..RuntimeConfig::default()
+        })
+        .unwrap(),
+    );
+    let limits = FunctionLimits {
+        max_exec: Duration::from_secs(100),
+        ..FunctionLimits::default()
+    };
+    let hash = rt.register("hash", &wasm_path("hash"), limits).unwrap();
+    let fib = rt
+        .register("fibonacci", &wasm_path("fibonacci"), limits)
+        .unwrap();
+    let pool = WorkerPool::start(
+        rt.clone(),
+        WorkerPoolConfig {
+            workers: 1,
+            ..WorkerPoolConfig::default()
+        },
+    )
+    .unwrap();
+    let long = job(1, hash, "200000", Duration::from_secs(1000));
+    let long_deadline = long.deadline_ns;
+    pool.submit(0, long).unwrap();
+    wait_running(&pool, long_deadline);
+    pool.submit(0, job(2, fib, "10", Duration::from_secs(1)))
+        .unwrap();
+    pool.preempt(0);
+    let mut buf = Vec::new();
+    assert_eq!(next(&pool, &mut buf).id, 1);
+    assert_eq!(next(&pool, &mut buf).id, 2);
+    pool.shutdown();
+}
+
+#[test]
+fn edf_worker_runs_queued_jobs_by_deadline() {
+    let rt = Arc::new(
+        Runtime::new(RuntimeConfig {
+            cache_dir: None,
+            ..RuntimeConfig::default()
+        })
+        .unwrap(),
+    );
+    let limits = FunctionLimits {
+        max_exec: Duration::from_secs(100),
+        ..FunctionLimits::default()
+    };
+    let hash = rt.register("hash", &wasm_path("hash"), limits).unwrap();
+    let fib = rt
+        .register("fibonacci", &wasm_path("fibonacci"), limits)
+        .unwrap();
+    let pool = WorkerPool::start(
+        rt.clone(),
+        WorkerPoolConfig {
+            workers: 1,
+            local_queue: LocalQueue::Edf,
+            ..WorkerPoolConfig::default()
+        },
+    )
+    .unwrap();
+    // Keep the worker busy with a job whose deadline is the earliest (so it
+    // is not preempted), then queue three with deadlines in reverse order of
+    // arrival: once it finishes they run by deadline, not arrival.
+    let blocker = job(0, hash, "1000000", Duration::from_secs(1));
+    let d = blocker.deadline_ns;
+    pool.submit(0, blocker).unwrap();
+    wait_running(&pool, d);
+    for (id, secs) in [(1u64, 30u64), (2, 20), (3, 10)] {
+        pool.submit(0, job(id, fib, "5", Duration::from_secs(secs)))
+            .unwrap();
+    }
+    let mut buf = Vec::new();
+    let order: Vec<u64> = (0..4).map(|_| next(&pool, &mut buf).id).collect();
+    assert_eq!(order, [0, 3, 2, 1]);
+    pool.shutdown();
+}

@@ -1,0 +1,284 @@
+//! Registration: the compiled-module cache survives a restart, and every
+//! kind of bad module or limit is a clear error naming the file.
+
+use std::time::Duration;
+
+use tern_worker::guest_build::wasm_path;
+use tern_worker::{CacheStats, FunctionLimits, Outcome, RegisterError, Runtime, RuntimeConfig};
+
+fn runtime_with_cache(dir: &std::path::Path) -> Runtime {
+    Runtime::new(RuntimeConfig {
+        cache_dir: Some(dir.to_path_buf()),
+        ..RuntimeConfig::default()
+    })
+    .unwrap()
+}
+
+#[test]
+fn a_restart_reuses_the_compiled_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = ["fibonacci", "noop"];
+    {
+        let rt = runtime_with_cache(dir.path());
+        for name in names {
+            let f = rt
+                .register(name, &wasm_path(name), FunctionLimits::default())
+                .unwrap();
+            assert_eq!(rt.loaded_from_cache(f), Some(false));
+        }
+        assert_eq!(
+            rt.cache_stats(),
+            CacheStats {
+                hits: 0,
+                compiled: 2
+            }
+        );
+    }
+    let artifacts: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
+        .collect();
+    assert_eq!(artifacts.len(), 2, "one artifact per module");
+
+    // "Restart": a new runtime on the same directory compiles nothing.
+    let rt = runtime_with_cache(dir.path());
+    let fib = rt
+        .register(
+            "fibonacci",
+            &wasm_path("fibonacci"),
+            FunctionLimits::default(),
+        )
+        .unwrap();
+    let noop = rt
+        .register("noop", &wasm_path("noop"), FunctionLimits::default())
+        .unwrap();
+    assert_eq!(
+        rt.cache_stats(),
+        CacheStats {
+            hits: 2,
+            compiled: 0
+        }
+    );
+    assert_eq!(rt.loaded_from_cache(fib), Some(true));
+    assert_eq!(
+        rt.invoke_blocking(fib, b"12"),
+        (Outcome::Ok, b"144\n".to_vec())
+    );
+    assert_eq!(rt.invoke_blocking(noop, b""), (Outcome::Ok, Vec::new()));
+    drop(rt);
+
+    // A damaged artifact is detected and rebuilt, never loaded.
+    for a in &artifacts {
+        let mut bytes = std::fs::read(a.path()).unwrap();
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0xff;
+        std::fs::write(a.path(), bytes).unwrap();
+    }
+    let rt = runtime_with_cache(dir.path());
+    let fib = rt
+        .register(
+            "fibonacci",
+            &wasm_path("fibonacci"),
+            FunctionLimits::default(),
+        )
+        .unwrap();
+    assert_eq!(
+        rt.cache_stats(),
+        CacheStats {
+            hits: 0,
+            compiled: 1
+        }
+    );
+    assert_eq!(
+        rt.invoke_blocking(fib, b"12"),
+        (Outcome::Ok, b"144\n".to_vec())
+    );
+    drop(rt);
+    let rt = runtime_with_cache(dir.path());
+    rt.register(
+        "fibonacci",
+        &wasm_path("fibonacci"),
+        FunctionLimits::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        rt.cache_stats(),
+        CacheStats {
+            hits: 1,
+            compiled: 0
+        },
+        "the rebuilt entry is used"
+    );
+}
+
+fn write(dir: &std::path::Path, name: &str, contents: &[u8]) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, contents).unwrap();
+    p
+}
+
+#[test]
+fn bad_modules_are_clear_errors_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = Runtime::new(RuntimeConfig {
+        cache_dir: None,
+        ..RuntimeConfig::default()
+    })
+    .unwrap();
+    let lim = FunctionLimits::default();
+
+    let missing = dir.path().join("missing.wasm");
+    let e = rt.register("a", &missing, lim).unwrap_err();
+    assert!(
+        matches!(e, RegisterError::Io { .. }) && e.to_string().contains("missing.wasm"),
+        "{e}"
+    );
+
+    let garbage = write(dir.path(), "garbage.wasm", b"\0asm\x01\0\0\0garbage");
+    let e = rt.register("b", &garbage, lim).unwrap_err();
+    assert!(
+        matches!(e, RegisterError::Compile { .. }) && e.to_string().contains("garbage.wasm"),
+        "{e}"
+    );
+
+    let import = write(
+        dir.path(),
+        "import.wat",
+        br#"(module (import "env" "launch_missiles" (func)) (func (export "_start")))"#,
+    );
+    let e = rt.register("c", &import, lim).unwrap_err();
+    assert!(
+        e.to_string().contains("env::launch_missiles") && e.to_string().contains("import.wat"),
+        "{e}"
+    );
+
+    let wasi_unsupported = write(
+        dir.path(),
+        "sock.wat",
+        br#"(module (import "wasi_snapshot_preview1" "sock_accept" (func (param i32 i32 i32) (result i32))) (func (export "_start")))"#,
+    );
+    let e = rt.register("d", &wasi_unsupported, lim).unwrap_err();
+    assert!(
+        matches!(e, RegisterError::UnsupportedImport { ref name, .. } if name == "sock_accept"),
+        "{e}"
+    );
+
+    let no_entry = write(
+        dir.path(),
+        "noentry.wat",
+        br#"(module (func (export "main")))"#,
+    );
+    let e = rt.register("e", &no_entry, lim).unwrap_err();
+    assert!(
+        matches!(e, RegisterError::BadAbi { .. }) && e.to_string().contains("noentry.wat"),
+        "{e}"
+    );
+
+    let bad_raw = write(
+        dir.path(),
+        "badraw.wat",
+        br#"(module (memory (export "memory") 1) (func (export "tern_handle") (param i32) (result i32) i32.const 0))"#,
+    );
+    let e = rt.register("f", &bad_raw, lim).unwrap_err();
+    assert!(e.to_string().contains("tern_handle must have type"), "{e}");
+
+    let big_memory = write(
+        dir.path(),
+        "big.wat",
+        br#"(module (memory (export "memory") 2000) (func (export "_start")))"#,
+    );
+    let small = FunctionLimits {
+        max_memory_bytes: 1 << 20,
+        ..lim
+    };
+    let e = rt.register("g", &big_memory, small).unwrap_err();
+    assert!(
+        matches!(e, RegisterError::BadLimits { .. }) && e.to_string().contains("big.wat"),
+        "{e}"
+    );
+
+    let too_big = FunctionLimits {
+        max_memory_bytes: 1 << 40,
+        ..lim
+    };
+    let e = rt.register("h", &wasm_path("noop"), too_big).unwrap_err();
+    assert!(matches!(e, RegisterError::BadLimits { .. }), "{e}");
+    let zero_time = FunctionLimits {
+        max_exec: Duration::ZERO,
+        ..lim
+    };
+    assert!(matches!(
+        rt.register("i", &wasm_path("noop"), zero_time),
+        Err(RegisterError::BadLimits { .. })
+    ));
+
+    // A handwritten raw-ABI module works, and a duplicate name is refused.
+    let raw = write(
+        dir.path(),
+        "raw.wat",
+        br#"(module (memory (export "memory") 1) (data (i32.const 16) "pong")
+              (func (export "tern_alloc") (param i32) (result i32) i32.const 1024)
+              (func (export "tern_handle") (param i32 i32) (result i64) i64.const 68719476740))"#,
+    );
+    let f = rt.register("raw", &raw, lim).unwrap();
+    assert_eq!(
+        rt.invoke_blocking(f, b"ping"),
+        (Outcome::Ok, b"pong".to_vec())
+    );
+    assert!(matches!(
+        rt.register("raw", &raw, lim),
+        Err(RegisterError::Duplicate { .. })
+    ));
+    assert_eq!(rt.lookup("raw"), Some(f));
+
+    // The failures left the runtime serving.
+    let fib = rt
+        .register("fibonacci", &wasm_path("fibonacci"), lim)
+        .unwrap();
+    assert_eq!(
+        rt.invoke_blocking(fib, b"7"),
+        (Outcome::Ok, b"13\n".to_vec())
+    );
+}
+
+#[test]
+fn raw_abi_contract_violations_are_traps_not_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = Runtime::new(RuntimeConfig {
+        cache_dir: None,
+        ..RuntimeConfig::default()
+    })
+    .unwrap();
+    let lim = FunctionLimits {
+        max_output: 100,
+        ..FunctionLimits::default()
+    };
+    let module = |name: &str, alloc: &str, handle: &str| {
+        let wat = format!(
+            r#"(module (memory (export "memory") 1)
+                 (func (export "tern_alloc") (param i32) (result i32) {alloc})
+                 (func (export "tern_handle") (param i32 i32) (result i64) {handle}))"#
+        );
+        rt.register(
+            name,
+            &write(dir.path(), &format!("{name}.wat"), wat.as_bytes()),
+            lim,
+        )
+        .unwrap()
+    };
+    // tern_alloc returns null; an address past the end; output out of bounds;
+    // output above max_output.
+    let null = module("null", "i32.const 0", "i64.const 0");
+    let outside = module("outside", "i32.const 70000", "i64.const 0");
+    let out_oob = module("out_oob", "i32.const 0", "i64.const 0x0001000000000010");
+    let too_much = module("too_much", "i32.const 0", "i64.const 1000");
+    assert!(matches!(rt.invoke_blocking(null, b"x").0, Outcome::Trap(m) if m.contains("null")));
+    assert!(
+        matches!(rt.invoke_blocking(outside, b"x").0, Outcome::Trap(m) if m.contains("outside memory"))
+    );
+    assert!(
+        matches!(rt.invoke_blocking(out_oob, b"").0, Outcome::Trap(m) if m.contains("outside memory"))
+    );
+    assert_eq!(rt.invoke_blocking(too_much, b"").0, Outcome::OutputTooLarge);
+}
