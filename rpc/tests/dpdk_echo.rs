@@ -1,0 +1,313 @@
+//! Tern RPCs (Endpoint + Client, the whole protocol) over the DPDK
+//! transport, between two processes: echo of 32 B, 64 KiB and 1 MiB
+//! messages over `net_memif`, over the veth testbed with `net_af_xdp` and
+//! `net_af_packet`, and mixed: a kernel-UDP Tern client calling a DPDK Tern
+//! server in the other namespace (the server answers the kernel's ARP) and
+//! the reverse. Needs root; roles run as child processes (see
+//! `dpdk_support`).
+#![cfg(feature = "dpdk")]
+
+mod dpdk_support;
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::time::{Duration, Instant};
+
+use dpdk_support::{
+    Child, Testbed, child_role, child_var, eal_args, memif_socket, require_root, serial,
+};
+use tern_rpc::transport::Transport;
+use tern_rpc::transport::dpdk::{DpdkConfig, DpdkTransport};
+use tern_rpc::transport::udp::UdpTransport;
+use tern_rpc::{Client, Endpoint, EndpointConfig, Event, IdleMode, IdleStrategy, Response, Status};
+
+const PORT: u16 = 7100;
+const ECHO: u16 = 1;
+/// The client's last call: the server answers, drains a moment, and exits.
+const QUIT: u16 = 9;
+const LIMIT: Duration = Duration::from_secs(120);
+
+fn dpdk_transport() -> DpdkTransport {
+    let ip: Ipv4Addr = child_var("IP").parse().expect("IP");
+    let config = DpdkConfig::new(&child_var("EAL"), &child_var("PORT"), ip, PORT);
+    let t = DpdkTransport::open_single(&config).expect("open DPDK port");
+    eprintln!("{}: port open", child_role().unwrap_or_default());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !t.link_up() {
+        assert!(
+            Instant::now() < deadline,
+            "link of {:?} never came up",
+            t.port()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    t
+}
+
+fn kernel_transport(port: u16) -> UdpTransport {
+    let ip: Ipv4Addr = child_var("IP").parse().expect("IP");
+    UdpTransport::bind(SocketAddrV4::new(ip, port)).expect("bind kernel UDP")
+}
+
+/// Serves ECHO until a QUIT request, then keeps polling briefly so a lost
+/// QUIT response can still be retransmitted.
+fn serve<T: Transport>(transport: T) {
+    let mut ep = Endpoint::new(transport, EndpointConfig::default());
+    eprintln!("server: listening on {}", ep.local_addr());
+    let mut events = Vec::new();
+    let mut idle = IdleStrategy::new(IdleMode::Adaptive);
+    let deadline = Instant::now() + LIMIT;
+    let mut quit_at: Option<Instant> = None;
+    let mut served = 0u64;
+    loop {
+        let now = Instant::now();
+        assert!(
+            now < deadline,
+            "server: no QUIT within {LIMIT:?} ({served} served)"
+        );
+        if quit_at.is_some_and(|t| now.duration_since(t) > Duration::from_millis(300)) {
+            break;
+        }
+        if ep.poll(&mut events) > 0 {
+            idle.reset();
+        } else {
+            idle.idle();
+        }
+        for e in events.drain(..) {
+            if let Event::Request {
+                token,
+                req_type,
+                payload,
+            } = e
+            {
+                let response = match req_type {
+                    ECHO => Response::ok(payload),
+                    QUIT => {
+                        quit_at.get_or_insert(now);
+                        Response::ok(Vec::new())
+                    }
+                    _ => Response::error(Status::NoSuchFunction),
+                };
+                ep.respond(token, response).expect("respond");
+                served += 1;
+            }
+        }
+    }
+    eprintln!("server: {served} served, stats {:?}", ep.stats());
+}
+
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(13).wrapping_add(seed))
+        .collect()
+}
+
+/// Echoes 32 B, 64 KiB and 1 MiB, then 200 small calls, checking every
+/// byte, then sends QUIT.
+fn call<T: Transport>(transport: T) {
+    let server = SocketAddrV4::new(child_var("PEER").parse().expect("PEER"), PORT);
+    let mut client = Client::connect_with(
+        transport,
+        server,
+        EndpointConfig::default(),
+        Duration::from_secs(20),
+    )
+    .expect("connect");
+    let started = Instant::now();
+    for (i, len) in [32usize, 64 << 10, 1 << 20].into_iter().enumerate() {
+        let msg = pattern(len, i as u8);
+        let r = client
+            .call(ECHO, msg.clone(), Duration::from_secs(30))
+            .expect("echo call");
+        assert_eq!(r.status, Status::Ok);
+        assert!(r.payload == msg, "echo of {len} B differs");
+        eprintln!("client: echo of {len} B intact");
+    }
+    for i in 0..200u32 {
+        let msg = pattern(32, i as u8);
+        let r = client
+            .call(ECHO, msg.clone(), Duration::from_secs(10))
+            .expect("small call");
+        assert_eq!(r.payload, msg);
+    }
+    let r = client
+        .call(QUIT, Vec::new(), Duration::from_secs(10))
+        .expect("quit call");
+    assert_eq!(r.status, Status::Ok);
+    eprintln!(
+        "client: all echoes intact in {:?}, stats {:?}",
+        started.elapsed(),
+        client.endpoint().stats()
+    );
+}
+
+fn run_child(role: &str) {
+    match role {
+        "dpdk-server" => serve(dpdk_transport()),
+        "kernel-server" => serve(kernel_transport(PORT)),
+        "dpdk-client" => call(dpdk_transport()),
+        "kernel-client" => call(kernel_transport(0)),
+        other => panic!("unknown role {other}"),
+    }
+}
+
+/// Runs `server` then `client` (each `(role, netns, vars)`), waiting for the
+/// server to be ready first, and checks both finish cleanly.
+fn scenario(
+    test: &str,
+    server: (&str, Option<&str>, Vec<(&str, String)>),
+    client: (&str, Option<&str>, Vec<(&str, String)>),
+) {
+    let mut s = Child::spawn(test, server.0, server.1, &server.2);
+    s.wait_for_output(
+        if server.0 == "dpdk-server" {
+            "port open"
+        } else {
+            "listening"
+        },
+        LIMIT,
+    );
+    let c = Child::spawn(test, client.0, client.1, &client.2);
+    let out = c.wait(LIMIT);
+    assert!(
+        out.contains("echo of 1048576 B intact") && out.contains("all echoes intact"),
+        "{out}"
+    );
+    let out = s.wait(LIMIT);
+    assert!(out.contains("served"), "{out}");
+}
+
+#[test]
+fn memif_rpc_echo() {
+    if let Some(role) = child_role() {
+        return run_child(&role);
+    }
+    require_root();
+    let _one = serial();
+    let sock = memif_socket("rpc");
+    let vdev = |role: &str| format!("net_memif0,role={role},socket={sock}");
+    scenario(
+        "memif_rpc_echo",
+        (
+            "dpdk-server",
+            None,
+            vec![
+                ("EAL", eal_args(0, &vdev("server"))),
+                ("PORT", "net_memif0".into()),
+                ("IP", "10.88.0.1".into()),
+            ],
+        ),
+        (
+            "dpdk-client",
+            None,
+            vec![
+                ("EAL", eal_args(1, &vdev("client"))),
+                ("PORT", "net_memif0".into()),
+                ("IP", "10.88.0.2".into()),
+                ("PEER", "10.88.0.1".into()),
+            ],
+        ),
+    );
+}
+
+fn veth_rpc_echo(test: &str, pmd: &str) {
+    require_root();
+    let _one = serial();
+    let tb = Testbed::up(&format!("r{}", &pmd[3..6]));
+    let dev = format!("net_{pmd}0");
+    scenario(
+        test,
+        (
+            "dpdk-server",
+            Some(&tb.ns_a),
+            vec![
+                ("EAL", eal_args(0, &format!("{dev},iface=veth-a"))),
+                ("PORT", dev.clone()),
+                ("IP", Testbed::DPDK_IP_A.into()),
+            ],
+        ),
+        (
+            "dpdk-client",
+            Some(&tb.ns_b),
+            vec![
+                ("EAL", eal_args(1, &format!("{dev},iface=veth-b"))),
+                ("PORT", dev.clone()),
+                ("IP", Testbed::DPDK_IP_B.into()),
+                ("PEER", Testbed::DPDK_IP_A.into()),
+            ],
+        ),
+    );
+}
+
+#[test]
+fn af_xdp_rpc_echo() {
+    if let Some(role) = child_role() {
+        return run_child(&role);
+    }
+    veth_rpc_echo("af_xdp_rpc_echo", "af_xdp");
+}
+
+#[test]
+fn af_packet_rpc_echo() {
+    if let Some(role) = child_role() {
+        return run_child(&role);
+    }
+    veth_rpc_echo("af_packet_rpc_echo", "af_packet");
+}
+
+#[test]
+fn kernel_client_calls_dpdk_server() {
+    if let Some(role) = child_role() {
+        return run_child(&role);
+    }
+    require_root();
+    let _one = serial();
+    let tb = Testbed::up("rkc");
+    scenario(
+        "kernel_client_calls_dpdk_server",
+        (
+            "dpdk-server",
+            Some(&tb.ns_a),
+            vec![
+                ("EAL", eal_args(0, "net_af_xdp0,iface=veth-a")),
+                ("PORT", "net_af_xdp0".into()),
+                ("IP", Testbed::DPDK_IP_A.into()),
+            ],
+        ),
+        (
+            "kernel-client",
+            Some(&tb.ns_b),
+            vec![
+                ("IP", Testbed::KERNEL_IP_B.into()),
+                ("PEER", Testbed::DPDK_IP_A.into()),
+            ],
+        ),
+    );
+}
+
+#[test]
+fn dpdk_client_calls_kernel_server() {
+    if let Some(role) = child_role() {
+        return run_child(&role);
+    }
+    require_root();
+    let _one = serial();
+    let tb = Testbed::up("rks");
+    scenario(
+        "dpdk_client_calls_kernel_server",
+        (
+            "kernel-server",
+            Some(&tb.ns_b),
+            vec![("IP", Testbed::KERNEL_IP_B.into())],
+        ),
+        (
+            "dpdk-client",
+            Some(&tb.ns_a),
+            vec![
+                ("EAL", eal_args(0, "net_af_xdp0,iface=veth-a")),
+                ("PORT", "net_af_xdp0".into()),
+                ("IP", Testbed::DPDK_IP_A.into()),
+                ("PEER", Testbed::KERNEL_IP_B.into()),
+            ],
+        ),
+    );
+}
