@@ -458,3 +458,300 @@ pub fn outcome_to_status(outcome: Outcome, output: Vec<u8>) -> (Status, Vec<u8>)
         Outcome::Rejected => (Status::RejectedOverload, b"rejected by the worker".to_vec()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use tern_worker::{FunctionLimits, Runtime, RuntimeConfig};
+
+    use super::*;
+    use crate::policy;
+
+    /// Workers that record what they are given and complete on demand.
+    struct FakeWorkers {
+        states: Vec<WorkerState>,
+        inbox: RefCell<Vec<(usize, Job)>>,
+        capacity: usize,
+        preempted: RefCell<Vec<usize>>,
+        done: RefCell<Vec<Completion>>,
+    }
+
+    impl FakeWorkers {
+        fn new(n: usize, capacity: usize) -> Self {
+            FakeWorkers {
+                states: (0..n).map(|_| WorkerState::new()).collect(),
+                inbox: RefCell::new(Vec::new()),
+                capacity,
+                preempted: RefCell::new(Vec::new()),
+                done: RefCell::new(Vec::new()),
+            }
+        }
+
+        /// Finishes the oldest job with `outcome` and `output`.
+        fn finish(&self, outcome: Outcome, output: &[u8]) -> u64 {
+            let (worker, job) = self.inbox.borrow_mut().remove(0);
+            self.states[worker].on_finished(job.expected_ns);
+            self.done.borrow_mut().push(Completion {
+                id: job.id,
+                worker,
+                outcome,
+                output: output.to_vec(),
+                queue_ns: 7,
+                exec_ns: 11,
+            });
+            job.id
+        }
+    }
+
+    impl Workers for FakeWorkers {
+        fn len(&self) -> usize {
+            self.states.len()
+        }
+        fn state(&self, i: usize) -> &WorkerState {
+            &self.states[i]
+        }
+        fn submit(&self, i: usize, job: Job) -> Result<(), Job> {
+            if self.inbox.borrow().len() >= self.capacity {
+                return Err(job);
+            }
+            self.states[i].on_assigned(job.expected_ns);
+            self.inbox.borrow_mut().push((i, job));
+            Ok(())
+        }
+        fn preempt(&self, i: usize) {
+            self.preempted.borrow_mut().push(i);
+        }
+        fn poll_completions(&self, out: &mut Vec<Completion>) -> usize {
+            let mut done = self.done.borrow_mut();
+            let n = done.len();
+            out.append(&mut done);
+            n
+        }
+    }
+
+    /// A function id from a real runtime (a no-op raw-ABI module).
+    fn function() -> (Runtime, FunctionId) {
+        let dir = tempfile::tempdir().unwrap();
+        let wat = dir.path().join("noop.wat");
+        std::fs::write(
+            &wat,
+            r#"(module (memory (export "memory") 1)
+                 (func (export "tern_alloc") (param i32) (result i32) i32.const 0)
+                 (func (export "tern_handle") (param i32 i32) (result i64) i64.const 0))"#,
+        )
+        .unwrap();
+        let rt = Runtime::new(RuntimeConfig {
+            cache_dir: None,
+            max_instances: 2,
+            ..RuntimeConfig::default()
+        })
+        .unwrap();
+        let f = rt
+            .register("noop", &wat, FunctionLimits::default())
+            .unwrap();
+        (rt, f)
+    }
+
+    fn route(function: FunctionId, ty: u16, expected_us: u64, deadline_us: u64) -> RouteEntry {
+        RouteEntry {
+            name: format!("/r{ty}"),
+            request_type: ty,
+            function,
+            expected_ns: expected_us * 1_000,
+            relative_deadline_ns: deadline_us * 1_000,
+            max_request: Some(16),
+        }
+    }
+
+    fn dispatcher(
+        workers: FakeWorkers,
+        policy: &str,
+        admission: bool,
+    ) -> (Runtime, Dispatcher<FakeWorkers, u32>) {
+        let (rt, f) = function();
+        let routes = vec![route(f, 1, 10, 100), route(f, 5, 1_000, 2_000)];
+        let d = Dispatcher::new(
+            workers,
+            policy::by_name(policy).unwrap(),
+            routes,
+            DispatchConfig { admission },
+        );
+        (rt, d)
+    }
+
+    fn responses<W: Workers>(d: &mut Dispatcher<W, u32>) -> Vec<(u32, Response)> {
+        let mut out = Vec::new();
+        d.poll_completions(|t, r| out.push((t, r)));
+        out
+    }
+
+    #[test]
+    fn request_to_job_to_response() {
+        let (_rt, mut d) = dispatcher(FakeWorkers::new(2, 64), "rr", false);
+        assert!(d.on_request(100, 1, b"in".to_vec(), 1_000).is_none());
+        assert!(d.on_request(101, 5, b"in2".to_vec(), 2_000).is_none());
+        assert_eq!(d.in_flight(), 2);
+        {
+            let inbox = d.workers().inbox.borrow();
+            let (w0, j0) = &inbox[0];
+            let (w1, j1) = &inbox[1];
+            assert_eq!((*w0, *w1), (0, 1), "round robin");
+            assert_eq!(
+                (
+                    j0.payload.as_slice(),
+                    j0.arrival_ns,
+                    j0.deadline_ns,
+                    j0.expected_ns
+                ),
+                (&b"in"[..], 1_000, 101_000, 10_000)
+            );
+            assert_eq!((j1.deadline_ns, j1.expected_ns), (2_002_000, 1_000_000));
+        }
+        d.workers().finish(Outcome::Ok, b"out");
+        d.workers().finish(Outcome::Trap("unreachable".into()), b"");
+        let got = responses(&mut d);
+        assert_eq!(got.len(), 2);
+        assert_eq!(
+            got[0],
+            (
+                100,
+                Response {
+                    status: Status::Ok,
+                    queue_ns: 7,
+                    exec_ns: 11,
+                    payload: b"out".to_vec()
+                }
+            )
+        );
+        assert_eq!((got[1].0, got[1].1.status), (101, Status::Trap));
+        assert_eq!(got[1].1.payload, b"trap: unreachable");
+        assert_eq!(d.in_flight(), 0);
+        let c = &d.counters()[0];
+        assert_eq!(
+            (
+                c.requests,
+                c.count(Status::Ok),
+                c.completed,
+                c.queue_ns,
+                c.exec_ns
+            ),
+            (1, 1, 1, 7, 11)
+        );
+        assert_eq!(d.counters()[1].count(Status::Trap), 1);
+    }
+
+    #[test]
+    fn immediate_answers() {
+        let (_rt, mut d) = dispatcher(FakeWorkers::new(1, 1), "jsq", false);
+        let r = d.on_request(1, 2, Vec::new(), 10).unwrap();
+        assert_eq!(r.status, Status::NoSuchFunction);
+        assert_eq!(r.payload, b"no function serves request type 2");
+        let r = d.on_request(2, 60_000, Vec::new(), 10).unwrap();
+        assert_eq!(r.status, Status::NoSuchFunction);
+        assert_eq!(d.unknown_type_count(), 2);
+        let r = d.on_request(3, 1, vec![0; 17], 10).unwrap();
+        assert_eq!(r.status, Status::TooLarge);
+        // The inbox holds one: the second is rejected, and accounted nowhere.
+        assert!(d.on_request(4, 1, Vec::new(), 10).is_none());
+        let r = d.on_request(5, 1, Vec::new(), 10).unwrap();
+        assert_eq!(r.status, Status::RejectedOverload);
+        assert_eq!(d.in_flight(), 1);
+        assert_eq!(d.counters()[0].count(Status::RejectedOverload), 1);
+        assert_eq!(d.counters()[0].count(Status::TooLarge), 1);
+        assert_eq!(d.counters()[0].requests, 3);
+    }
+
+    #[test]
+    fn stale_and_duplicate_completions_are_dropped() {
+        let (_rt, mut d) = dispatcher(FakeWorkers::new(1, 8), "rr", false);
+        assert!(d.on_request(1, 1, Vec::new(), 10).is_none());
+        let id = d.workers().finish(Outcome::Ok, b"");
+        assert_eq!(responses(&mut d).len(), 1);
+        // The same id again (e.g. a confused worker), and one never issued.
+        for bogus in [id, id + 99, id | (7 << 32)] {
+            d.workers().done.borrow_mut().push(Completion {
+                id: bogus,
+                worker: 0,
+                outcome: Outcome::Ok,
+                output: Vec::new(),
+                queue_ns: 0,
+                exec_ns: 0,
+            });
+        }
+        assert!(responses(&mut d).is_empty());
+        assert_eq!(d.stale_completions, 3);
+        // The slot is reused with a new generation; the old id stays stale.
+        assert!(d.on_request(2, 1, Vec::new(), 10).is_none());
+        let new_id = d.workers().inbox.borrow()[0].1.id;
+        assert_eq!(new_id as u32, id as u32);
+        assert_ne!(new_id, id);
+    }
+
+    #[test]
+    fn edf_preempts_through_the_workers() {
+        let (_rt, mut d) = dispatcher(FakeWorkers::new(1, 8), "edf", false);
+        // A long request (deadline 2 ms) runs; a short one (deadline 100 µs) arrives.
+        assert!(d.on_request(1, 5, Vec::new(), 1_000).is_none());
+        d.workers().states[0].on_running(1_000 + 2_000_000, 1_000, 1_000_000);
+        assert!(d.on_request(2, 1, Vec::new(), 2_000).is_none());
+        assert_eq!(*d.workers().preempted.borrow(), [0]);
+    }
+
+    #[test]
+    fn admission_rejects_what_cannot_meet_its_deadline() {
+        let (_rt, mut d) = dispatcher(FakeWorkers::new(1, 64), "lld", true);
+        // 1 ms each, deadline 2 ms: the first two fit (0 and 1 ms ahead), the third not.
+        assert!(d.on_request(1, 5, Vec::new(), 1_000).is_none());
+        assert!(d.on_request(2, 5, Vec::new(), 1_000).is_none());
+        let r = d.on_request(3, 5, Vec::new(), 1_000).unwrap();
+        assert_eq!(r.status, Status::RejectedOverload);
+        assert_eq!(d.in_flight(), 2);
+        // Once one finishes there is room again.
+        d.workers().finish(Outcome::Ok, b"");
+        responses(&mut d);
+        assert!(d.on_request(4, 5, Vec::new(), 1_000).is_none());
+    }
+
+    #[test]
+    fn outcomes_map_to_statuses() {
+        let cases = [
+            (Outcome::Ok, Status::Ok, "out"),
+            (Outcome::Trap("x".into()), Status::Trap, "trap: x"),
+            (Outcome::StackOverflow, Status::Trap, "trap: stack overflow"),
+            (
+                Outcome::OutOfMemory,
+                Status::Trap,
+                "trap: memory limit exceeded",
+            ),
+            (
+                Outcome::ExitCode(3),
+                Status::Trap,
+                "exited with code 3: out",
+            ),
+            (
+                Outcome::Timeout,
+                Status::DeadlineExceeded,
+                "execution time limit exceeded",
+            ),
+            (
+                Outcome::OutputTooLarge,
+                Status::TooLarge,
+                "output limit exceeded",
+            ),
+            (
+                Outcome::Rejected,
+                Status::RejectedOverload,
+                "rejected by the worker",
+            ),
+        ];
+        for (outcome, status, body) in cases {
+            let (s, p) = outcome_to_status(outcome.clone(), b"out".to_vec());
+            assert_eq!(
+                (s, String::from_utf8(p).unwrap().as_str()),
+                (status, body),
+                "{outcome}"
+            );
+        }
+    }
+}
