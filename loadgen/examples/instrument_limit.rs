@@ -42,7 +42,7 @@ struct Args {
     #[arg(long, default_value_t = 4)]
     bisect: u32,
     /// Loadgen sessions.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 16)]
     sessions: usize,
     /// Loadgen engine threads.
     #[arg(long, default_value_t = 1)]

@@ -90,8 +90,9 @@ struct LoadArgs {
     /// Seed of the arrival schedule and route draws.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Sessions to the server over all threads (8 outstanding requests each).
-    #[arg(long, default_value_t = 32)]
+    /// Sessions to the server over all threads (8 outstanding requests each;
+    /// beyond that, requests wait in loadgen with their latency counting).
+    #[arg(long, default_value_t = 16)]
     sessions: usize,
     /// Engine threads, each with its own socket and endpoint.
     #[arg(long, default_value_t = 1)]
@@ -104,6 +105,11 @@ struct LoadArgs {
     /// still unanswered then counts as a timeout.
     #[arg(long, value_parser = seconds, default_value = "2")]
     drain: Duration,
+    /// RPC retransmission timeout in milliseconds. Every request waiting in
+    /// the server's queue is probed once per timeout, so a short one floods
+    /// a saturated server with probes.
+    #[arg(long, default_value_t = 20.0)]
+    retransmit_ms: f64,
 }
 
 impl LoadArgs {
@@ -119,6 +125,10 @@ impl LoadArgs {
         cfg.threads = self.threads;
         cfg.idle = self.idle;
         cfg.drain = self.drain;
+        if !(self.retransmit_ms.is_finite() && self.retransmit_ms >= 0.05) {
+            bail!("--retransmit-ms must be at least 0.05");
+        }
+        cfg.retransmit_timeout = Duration::from_secs_f64(self.retransmit_ms / 1e3);
         Ok(cfg)
     }
 }
