@@ -7,7 +7,9 @@
 //!
 //! For each policy the real [`Dispatcher`] core (route lookup, policy
 //! decision over the live worker state, in-flight table, job hand-off,
-//! completion to response) drives no-op worker threads that take each job
+//! completion to response; the hand-off does what `WorkerPool::submit`
+//! does: state accounting, inbox push, reschedule flag, unpark) drives
+//! no-op worker threads that take each job
 //! from a bounded crossbeam queue, publish running/finished in their
 //! [`WorkerState`] like a real worker, and push a completion back. Beside
 //! it, in the same run, a bare crossbeam hand-off: the same worker threads
@@ -24,9 +26,10 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
+use std::thread::{JoinHandle, Thread};
 
 use crossbeam::queue::ArrayQueue;
+use crossbeam_utils::CachePadded;
 use tern_dispatcher::dispatch::{DispatchConfig, Dispatcher, RouteEntry, Workers};
 use tern_dispatcher::policy;
 use tern_worker::state::WorkerState;
@@ -45,11 +48,14 @@ struct Shared {
     state: WorkerState,
     inbox: ArrayQueue<Job>,
     completions: ArrayQueue<Completion>,
+    /// The pool's "run your scheduler" flag, set on every submit.
+    reschedule: CachePadded<AtomicBool>,
 }
 
 /// Worker threads that complete every job at once.
 struct NoopWorkers {
     shared: Vec<Arc<Shared>>,
+    wake: Vec<Thread>,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
 }
@@ -66,6 +72,7 @@ impl NoopWorkers {
                 state: WorkerState::new(),
                 inbox: ArrayQueue::new(1024),
                 completions: ArrayQueue::new(WINDOW * 2),
+                reschedule: CachePadded::new(AtomicBool::new(false)),
             });
             if threaded {
                 let (s2, stop2) = (s.clone(), stop.clone());
@@ -73,8 +80,17 @@ impl NoopWorkers {
             }
             shared.push(s);
         }
+        // Whom submit unparks, as WorkerPool::submit does: the worker
+        // thread, or (inline) the dispatcher thread itself, which costs the
+        // same atomic swap and never parks here.
+        let wake = if threaded {
+            threads.iter().map(|t| t.thread().clone()).collect()
+        } else {
+            vec![std::thread::current(); n]
+        };
         NoopWorkers {
             shared,
+            wake,
             stop,
             threads,
         }
@@ -84,6 +100,7 @@ impl NoopWorkers {
     fn step(&self) {
         if self.threads.is_empty() {
             for (index, s) in self.shared.iter().enumerate() {
+                s.reschedule.store(false, Ordering::Relaxed);
                 while let Some(job) = s.inbox.pop() {
                     complete(index, s, job);
                 }
@@ -112,6 +129,7 @@ fn noop_worker(index: usize, s: &Shared, stop: &AtomicBool) {
             continue;
         };
         spins = 0;
+        s.reschedule.store(false, Ordering::Relaxed);
         complete(index, s, job);
     }
 }
@@ -150,9 +168,17 @@ impl Workers for NoopWorkers {
         let w = &self.shared[i];
         let expected = job.expected_ns;
         w.state.on_assigned(expected);
-        w.inbox
-            .push(job)
-            .inspect_err(|_| w.state.on_assign_undone(expected))
+        match w.inbox.push(job) {
+            Ok(()) => {
+                w.reschedule.store(true, Ordering::Relaxed);
+                self.wake[i].unpark();
+                Ok(())
+            }
+            Err(job) => {
+                w.state.on_assign_undone(expected);
+                Err(job)
+            }
+        }
     }
     fn preempt(&self, _i: usize) {}
     #[inline]
