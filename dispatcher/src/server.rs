@@ -64,12 +64,34 @@ fn limits_for(route: &Route) -> FunctionLimits {
     l
 }
 
+/// Checks that every core in `--cores` is one this process may run on.
+fn check_cores(cores: &[usize]) -> anyhow::Result<()> {
+    let Some(ids) = core_affinity::get_core_ids() else {
+        return Ok(()); // cannot tell; pinning will warn per worker if it fails
+    };
+    let usable: Vec<usize> = ids.iter().map(|c| c.id).collect();
+    if let Some(bad) = cores.iter().find(|c| !usable.contains(c)) {
+        anyhow::bail!(
+            "--cores: core {bad} is not available to this process (available: {})",
+            usable
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+    }
+    Ok(())
+}
+
 impl Server {
     /// Starts everything `config` describes. Errors name the problem: the
     /// spec file and key, the policy (with the valid ones), the module, or
     /// the address in use.
     pub fn start(config: &Config) -> anyhow::Result<Server> {
         let spec = Spec::load(&config.spec)?;
+        if let Some(cores) = &config.cores {
+            check_cores(cores)?;
+        }
         let policy = policy::by_name(&config.policy)?;
         let local_queue = if policy.wants_local_edf() {
             LocalQueue::Edf

@@ -108,3 +108,18 @@ fn busy_polling_threads_beyond_cores_warn() {
     assert!(ok, "{err}");
     assert!(err.contains("busy-polling threads"), "{err}");
 }
+
+#[test]
+fn unavailable_core_is_named() {
+    let spec = example_spec("fib.json");
+    let (ok, _, err) = run_to_exit(&[
+        "--spec",
+        spec.to_str().unwrap(),
+        "--cores",
+        "4096",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("core 4096 is not available"), "{err}");
+}
