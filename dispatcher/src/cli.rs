@@ -327,7 +327,8 @@ impl ConfigFile {
                         RawValue::Str(s) if s == "true" => true,
                         RawValue::Str(s) if s == "false" => false,
                         _ => {
-                            return Err(anyhow::anyhow!("expected true or false")).with_context(ctx);
+                            return Err(anyhow::anyhow!("expected true or false"))
+                                .with_context(ctx);
                         }
                     })
                 }
