@@ -271,3 +271,42 @@ fn admission_rejects_a_flood_instead_of_timing_out() {
     let (_, out, _) = d.stop();
     assert!(out.contains("rejected-overload="), "{out}");
 }
+
+#[test]
+fn mix_spec_serves_echo_isprime_and_tsp_with_large_bodies() {
+    let spec = example_spec("mix.json");
+    let d = Dispatcher::start(&[
+        "--spec",
+        spec.to_str().unwrap(),
+        "--policy",
+        "lld",
+        "--workers",
+        "1",
+    ]);
+    let mut client = d.client();
+    // A 1 MiB body goes through multi-packet messages both ways, unchanged.
+    let body: Vec<u8> = (0..1 << 20)
+        .map(|i: u32| (i.wrapping_mul(2654435761) >> 24) as u8)
+        .collect();
+    let r = client.call(1, body.clone(), PATIENCE).unwrap();
+    assert_eq!(r.status, Status::Ok);
+    assert!(
+        r.payload == body,
+        "echo of 1 MiB differs ({} bytes back)",
+        r.payload.len()
+    );
+    let r = client.call(2, b"97".to_vec(), PATIENCE).unwrap();
+    assert_eq!(r.status, Status::Ok);
+    assert!(
+        String::from_utf8_lossy(&r.payload).contains("true"),
+        "{:?}",
+        String::from_utf8_lossy(&r.payload)
+    );
+    let r = client.call(3, b"8 42".to_vec(), PATIENCE).unwrap();
+    assert_eq!(r.status, Status::Ok);
+    assert!(
+        String::from_utf8_lossy(&r.payload).starts_with("length="),
+        "{:?}",
+        String::from_utf8_lossy(&r.payload)
+    );
+}
