@@ -240,7 +240,7 @@ fn draw<DB: DrawingBackend>(
             .y_desc("latency (µs)")
             .light_line_style(RGBColor(238, 238, 238))
             .x_label_formatter(&|x| format!("{x:.0}"))
-            .y_label_formatter(&|y| format!("{y}"))
+            .y_label_formatter(&|y| axis_us(*y))
             .draw()
             .map_err(plot_err)?;
         for (k, s) in series.iter().enumerate() {
@@ -287,6 +287,7 @@ fn draw<DB: DrawingBackend>(
             .configure_mesh()
             .x_desc("offered load (req/s, all routes)")
             .y_desc("deadline met (%)")
+            .light_line_style(RGBColor(238, 238, 238))
             .x_label_formatter(&|x| format!("{x:.0}"))
             .draw()
             .map_err(plot_err)?;
@@ -303,6 +304,21 @@ fn draw<DB: DrawingBackend>(
         }
     }
     root.present().map_err(plot_err)
+}
+
+/// A latency axis label: µs below 1 ms, else ms or s, without trailing zeros.
+fn axis_us(us: f64) -> String {
+    let trim = |v: f64| {
+        let s = format!("{v:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    };
+    if us >= 1e6 {
+        format!("{}s", trim(us / 1e6))
+    } else if us >= 1e3 {
+        format!("{}ms", trim(us / 1e3))
+    } else {
+        format!("{}µs", trim(us))
+    }
 }
 
 /// Dots for ordinary points, crosses where loadgen fell behind.
@@ -375,6 +391,13 @@ mod tests {
         plot_files(&[a, b], &png, Some("t")).unwrap();
         let bytes = std::fs::read(&png).unwrap();
         assert_eq!(&bytes[1..4], b"PNG");
+    }
+
+    #[test]
+    fn axis_labels_pick_a_unit() {
+        assert_eq!(axis_us(20.0), "20µs");
+        assert_eq!(axis_us(2500.0), "2.5ms");
+        assert_eq!(axis_us(3_000_000.0), "3s");
     }
 
     #[test]
