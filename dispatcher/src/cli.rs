@@ -51,6 +51,11 @@ pub struct Args {
     #[arg(long, value_name = "LIST")]
     pub cores: Option<String>,
 
+    /// Core to pin the dispatcher thread (the RPC endpoint's poll loop)
+    /// to. [default: not pinned]
+    #[arg(long, value_name = "N")]
+    pub dispatcher_core: Option<usize>,
+
     #[command(flatten)]
     pub transport: TransportArgs,
 
@@ -104,6 +109,8 @@ pub struct Config {
     pub workers: usize,
     /// Cores to pin the workers to.
     pub cores: Option<Vec<usize>>,
+    /// Core to pin the dispatcher thread to.
+    pub dispatcher_core: Option<usize>,
     /// Transport and its options.
     pub transport: TransportArgs,
     /// Address to serve on; `None`: from the spec, else [`DEFAULT_PORT`].
@@ -184,6 +191,7 @@ impl Args {
             policy,
             workers,
             cores,
+            dispatcher_core: self.dispatcher_core.or(file.dispatcher_core),
             transport,
             listen,
             idle,
@@ -247,6 +255,7 @@ struct ConfigFile {
     policy: Option<String>,
     workers: Option<usize>,
     cores: Option<String>,
+    dispatcher_core: Option<usize>,
     transport: Option<String>,
     listen: Option<String>,
     idle: Option<IdleMode>,
@@ -261,6 +270,7 @@ const CONFIG_KEYS: &[&str] = &[
     "policy",
     "workers",
     "cores",
+    "dispatcher-core",
     "transport",
     "listen",
     "idle",
@@ -309,6 +319,9 @@ impl ConfigFile {
                 "policy" => c.policy = Some(string(value).with_context(ctx)?),
                 "workers" => c.workers = Some(int(value).with_context(ctx)? as usize),
                 "cores" => c.cores = Some(string(value).with_context(ctx)?),
+                "dispatcher-core" => {
+                    c.dispatcher_core = Some(int(value).with_context(ctx)? as usize)
+                }
                 "transport" => c.transport = Some(string(value).with_context(ctx)?),
                 "listen" => c.listen = Some(string(value).with_context(ctx)?),
                 "idle" => {

@@ -34,6 +34,7 @@ pub struct Server {
     endpoint: Endpoint<Box<dyn Transport>>,
     dispatcher: Dispatcher<WorkerPool, RequestToken>,
     idle: IdleMode,
+    core: Option<usize>,
 }
 
 /// What a stopped server reports: counters per route.
@@ -64,7 +65,7 @@ fn limits_for(route: &Route) -> FunctionLimits {
     l
 }
 
-/// Checks that every core in `--cores` is one this process may run on.
+/// Checks that every core in `cores` is one this process may run on.
 fn check_cores(cores: &[usize]) -> anyhow::Result<()> {
     let Some(ids) = core_affinity::get_core_ids() else {
         return Ok(()); // cannot tell; pinning will warn per worker if it fails
@@ -72,7 +73,7 @@ fn check_cores(cores: &[usize]) -> anyhow::Result<()> {
     let usable: Vec<usize> = ids.iter().map(|c| c.id).collect();
     if let Some(bad) = cores.iter().find(|c| !usable.contains(c)) {
         anyhow::bail!(
-            "--cores: core {bad} is not available to this process (available: {})",
+            "core {bad} is not available to this process (available: {})",
             usable
                 .iter()
                 .map(ToString::to_string)
@@ -90,7 +91,10 @@ impl Server {
     pub fn start(config: &Config) -> anyhow::Result<Server> {
         let spec = Spec::load(&config.spec)?;
         if let Some(cores) = &config.cores {
-            check_cores(cores)?;
+            check_cores(cores).context("--cores")?;
+        }
+        if let Some(core) = config.dispatcher_core {
+            check_cores(&[core]).context("--dispatcher-core")?;
         }
         let policy = policy::by_name(&config.policy)?;
         let local_queue = if policy.wants_local_edf() {
@@ -170,6 +174,7 @@ impl Server {
             endpoint,
             dispatcher,
             idle: config.idle,
+            core: config.dispatcher_core,
         })
     }
 
@@ -182,6 +187,11 @@ impl Server {
     /// counters. Must run on the thread that keeps calling it (the workers
     /// unpark this thread when they finish a request).
     pub fn run(mut self, stop: &AtomicBool) -> Report {
+        if let Some(core) = self.core
+            && !core_affinity::set_for_current(core_affinity::CoreId { id: core })
+        {
+            tracing::warn!(core, "cannot pin the dispatcher thread");
+        }
         self.dispatcher
             .workers()
             .set_completion_waker(std::thread::current());

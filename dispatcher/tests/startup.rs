@@ -121,5 +121,18 @@ fn unavailable_core_is_named() {
         "127.0.0.1:0",
     ]);
     assert!(!ok);
-    assert!(err.contains("core 4096 is not available"), "{err}");
+    assert!(err.contains("--cores: core 4096 is not available"), "{err}");
+    let (ok, _, err) = run_to_exit(&[
+        "--spec",
+        spec.to_str().unwrap(),
+        "--dispatcher-core",
+        "4096",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("--dispatcher-core: core 4096 is not available"),
+        "{err}"
+    );
 }
