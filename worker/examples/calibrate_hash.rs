@@ -20,8 +20,14 @@ fn main() -> anyhow::Result<()> {
         .and_then(|l| l.split_whitespace().nth(2))
         .and_then(|v| v.parse().ok())
         .ok_or_else(|| anyhow::anyhow!("no #define ITERS_PER_US in functions/hash.c"))?;
-    let rt = Runtime::new(RuntimeConfig { cache_dir: None, ..RuntimeConfig::default() })?;
-    let limits = FunctionLimits { max_exec: Duration::from_secs(60), ..FunctionLimits::default() };
+    let rt = Runtime::new(RuntimeConfig {
+        cache_dir: None,
+        ..RuntimeConfig::default()
+    })?;
+    let limits = FunctionLimits {
+        max_exec: Duration::from_secs(60),
+        ..FunctionLimits::default()
+    };
     let hash = rt.register("hash", &wasm_path("hash"), limits)?;
     let noop = rt.register("fibonacci", &wasm_path("fibonacci"), limits)?;
     let time = |body: &str| {
@@ -46,7 +52,10 @@ fn main() -> anyhow::Result<()> {
     let median = runs[runs.len() / 2];
     let suggested = (current * PARAM / median).round();
     println!("fixed cost of a WASI call: {fixed:.1} us");
-    println!("hash(2000) with ITERS_PER_US={current}: median {median:.0} us over {} runs", runs.len());
+    println!(
+        "hash(2000) with ITERS_PER_US={current}: median {median:.0} us over {} runs",
+        runs.len()
+    );
     for us in [10u32, 100, 1000] {
         let mut v: Vec<f64> = (0..51).map(|_| time(&us.to_string()) - fixed).collect();
         v.sort_by(f64::total_cmp);

@@ -224,18 +224,23 @@ impl WorkerPool {
         let _ = self.completion_waker.set(t);
     }
 
-    /// Stops the workers and waits for them: a request running now finishes
-    /// its current slice; jobs still queued or suspended are dropped. Also
-    /// done when the pool is dropped.
+    /// Stops the workers and waits for them. Jobs still queued or suspended
+    /// are dropped without a completion; a request running on an EDF worker
+    /// is stopped at its next epoch check, one on a FIFO worker runs to its
+    /// end (or its time limit). Also done when the pool is dropped.
     pub fn shutdown(mut self) {
         self.stop_and_join();
     }
 
     fn stop_and_join(&mut self) {
         self.stop.store(true, Ordering::Release);
-        for t in &self.threads {
+        // Preemptible requests yield at their next check and are dropped;
+        // parked workers wake up and see the flag.
+        for (w, t) in self.workers.iter().zip(&self.threads) {
+            w.slot.reschedule.store(true, Ordering::Relaxed);
             t.unpark();
         }
+        self.runtime.bump_epoch();
         for h in self.handles.drain(..) {
             if h.join().is_err() {
                 tracing::error!("a worker thread panicked");

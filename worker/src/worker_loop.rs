@@ -82,12 +82,9 @@ pub(crate) fn run_worker(ctx: WorkerContext) {
         }
     };
 
-    loop {
+    while !stop.load(Ordering::Acquire) {
         take_inbox(&shared, rt, &mut queue);
         let Some(mut task) = queue.pop() else {
-            if stop.load(Ordering::Acquire) {
-                break;
-            }
             if !idle_marked {
                 idle_marked = shared.state.on_idle_if_empty();
             }
@@ -136,9 +133,10 @@ pub(crate) fn run_worker(ctx: WorkerContext) {
                 }
                 Poll::Pending => {
                     take_inbox(&shared, rt, &mut queue);
-                    if queue
-                        .earliest_deadline()
-                        .is_some_and(|d| d < task.job.deadline_ns)
+                    if stop.load(Ordering::Acquire)
+                        || queue
+                            .earliest_deadline()
+                            .is_some_and(|d| d < task.job.deadline_ns)
                     {
                         queue.push(task.job.deadline_ns, task);
                         break;
@@ -147,9 +145,10 @@ pub(crate) fn run_worker(ctx: WorkerContext) {
             }
         }
     }
-    // Shutdown: queued and suspended tasks are dropped (a suspended wasmtime
-    // fiber is unwound safely on drop).
+    // Shutdown: queued and suspended tasks are dropped (wasmtime unwinds a
+    // suspended fiber safely when its future is dropped).
     let dropped = queue.len() + shared.inbox.len();
+    drop(queue);
     if dropped > 0 {
         tracing::debug!(worker = index, dropped, "worker stopped with jobs pending");
     }

@@ -190,3 +190,45 @@ fn edf_worker_runs_queued_jobs_by_deadline() {
     assert_eq!(order, [0, 3, 2, 1]);
     pool.shutdown();
 }
+
+#[test]
+fn shutdown_with_suspended_and_queued_requests_returns() {
+    let rt = Arc::new(
+        Runtime::new(RuntimeConfig {
+            cache_dir: None,
+            ..RuntimeConfig::default()
+        })
+        .unwrap(),
+    );
+    let limits = FunctionLimits {
+        max_exec: Duration::from_secs(100),
+        ..FunctionLimits::default()
+    };
+    let hash = rt.register("hash", &wasm_path("hash"), limits).unwrap();
+    let pool = WorkerPool::start(
+        rt.clone(),
+        WorkerPoolConfig {
+            workers: 1,
+            local_queue: LocalQueue::Edf,
+            ..WorkerPoolConfig::default()
+        },
+    )
+    .unwrap();
+    // A runs, B (earlier deadline) preempts it, C waits behind both.
+    let a = job(1, hash, "3000000", Duration::from_secs(1000));
+    let a_deadline = a.deadline_ns;
+    pool.submit(0, a).unwrap();
+    wait_running(&pool, a_deadline);
+    let b = job(2, hash, "3000000", Duration::from_secs(100));
+    let b_deadline = b.deadline_ns;
+    pool.submit(0, b).unwrap();
+    pool.preempt(0);
+    wait_running(&pool, b_deadline);
+    pool.submit(0, job(3, hash, "10", Duration::from_secs(500)))
+        .unwrap();
+    // Dropping A's suspended fiber and B's running one must neither hang nor
+    // crash, and the runtime keeps serving afterwards.
+    pool.shutdown();
+    let (o, _) = rt.invoke_blocking(hash, b"10");
+    assert_eq!(o, Outcome::Ok);
+}
