@@ -26,6 +26,11 @@ use tern_rpc::transport::udp::{UdpConfig, UdpTransport};
 use tern_rpc::transport::{RxBatch, Transport, TxDatagram};
 use tern_rpc::{Endpoint, EndpointConfig, Event, IdleMode, IdleStrategy, Response};
 
+// The `--transport dpdk` mode (two processes, raw DPDK echo baseline).
+#[cfg(feature = "dpdk")]
+#[path = "pingpong_dpdk/mod.rs"]
+mod pingpong_dpdk;
+
 #[derive(Parser, Debug, Clone)]
 #[command(about = "Tern vs raw UDP: small-message round trip and 1 MiB goodput")]
 struct Args {
@@ -402,6 +407,10 @@ fn set_mode(shared: &Shared, mode: u8) {
 }
 
 fn main() -> Result<()> {
+    #[cfg(feature = "dpdk")]
+    if pingpong_dpdk::requested() {
+        return pingpong_dpdk::main();
+    }
     let args = Args::parse();
     let shared = Arc::new(Shared {
         mode: AtomicU8::new(MODE_IDLE),

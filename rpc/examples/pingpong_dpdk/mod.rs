@@ -1,0 +1,602 @@
+//! `pingpong --transport dpdk`: small-RPC round trip of Tern over DPDK
+//! against a raw DPDK echo (the same `DpdkTransport`, datagrams only, no
+//! Tern protocol) in the same run, over `net_memif` and over `net_af_xdp` /
+//! `net_af_packet` on a veth pair between two network namespaces.
+//!
+//! ```text
+//! # local: both set-ups, two processes each (needs root)
+//! cargo run --release -p tern-rpc --features dpdk --example pingpong -- --transport dpdk
+//! cargo run --release -p tern-rpc --features dpdk --example pingpong -- --transport dpdk --pmd memif
+//! # two machines (CloudLab, mlx5): one side each
+//! pingpong --transport dpdk --role server --dpdk-args "-l 2 -a 0000:41:00.0" --dpdk-port 0000:41:00.0 --local-ip 10.10.1.1
+//! pingpong --transport dpdk --role client --dpdk-args "-l 2 -a 0000:41:00.0" --dpdk-port 0000:41:00.0 --local-ip 10.10.1.2 --peer 10.10.1.1
+//! ```
+//!
+//! DPDK's EAL runs once per process, so each side is its own process: with
+//! no `--role` this program starts the server and the client as child
+//! processes of itself (inside the namespaces of `scripts/testbed.sh` for
+//! af_xdp/af_packet), prints the client's report, and ends with one line per
+//! set-up, `dpdk_<pmd>_p50_ratio=X.XX` (Tern p50 / raw p50), memif last.
+//!
+//! The server process runs one endpoint whose transport also answers raw
+//! echo datagrams (first byte 0, never a Tern magic byte) inline, so raw and
+//! Tern requests meet the same queue, the same poll loop and the same idle
+//! strategy; the client alternates raw and Tern rounds so machine noise hits
+//! both alike.
+
+use std::fs;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use tern_rpc::transport::dpdk::{DpdkConfig, DpdkTransport};
+use tern_rpc::transport::{RxBatch, Transport, TxDatagram};
+use tern_rpc::{Endpoint, EndpointConfig, Event, IdleMode, IdleStrategy, Response};
+
+/// First byte of a raw echo datagram.
+const RAW: u8 = 0;
+const ECHO: u16 = 1;
+const QUIT: u16 = 9;
+
+/// Whether the command line asks for `--transport dpdk`.
+pub fn requested() -> bool {
+    let args: Vec<String> = std::env::args().collect();
+    args.windows(2)
+        .any(|w| w[0] == "--transport" && w[1] == "dpdk")
+        || args.iter().any(|a| a == "--transport=dpdk")
+}
+
+#[derive(Parser, Debug, Clone)]
+#[command(about = "Tern over DPDK vs a raw DPDK echo: small-message round trip")]
+struct Args {
+    /// Must be dpdk here.
+    #[arg(long)]
+    transport: String,
+    /// Local set-ups to run when no --role is given, in order: memif,
+    /// af_xdp, af_packet (comma-separated).
+    #[arg(long, default_value = "af_xdp,memif")]
+    pmd: String,
+    /// Run one side only (two machines, or by hand): server or client.
+    #[arg(long)]
+    role: Option<String>,
+    /// EAL arguments of this side (with --role).
+    #[arg(long, allow_hyphen_values = true)]
+    dpdk_args: Option<String>,
+    /// DPDK port of this side, by name or index (with --role).
+    #[arg(long)]
+    dpdk_port: Option<String>,
+    /// IPv4 address of this side (with --role).
+    #[arg(long)]
+    local_ip: Option<Ipv4Addr>,
+    /// The server's IPv4 address (client role).
+    #[arg(long)]
+    peer: Option<Ipv4Addr>,
+    /// UDP port of the server (and of the client).
+    #[arg(long, default_value_t = 7200)]
+    udp_port: u16,
+    /// Idle strategy of both poll loops: spin or adaptive.
+    #[arg(long, default_value = "adaptive")]
+    idle: IdleMode,
+    /// Request size of the latency test in bytes.
+    #[arg(long, default_value_t = 32)]
+    size: usize,
+    /// Round trips measured per system (split over the rounds).
+    #[arg(long, default_value_t = 20_000)]
+    samples: usize,
+    /// Alternating rounds.
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
+}
+
+pub fn main() -> Result<()> {
+    let args = Args::parse();
+    if args.transport != "dpdk" {
+        bail!("pingpong_dpdk runs only --transport dpdk");
+    }
+    match args.role.as_deref() {
+        Some("server") => server(&args),
+        Some("client") => client(&args),
+        Some(other) => bail!("--role {other:?}: expected server or client"),
+        None => orchestrate(&args),
+    }
+}
+
+/// Opens this side's port; waits for the link when `wait_link` (the client:
+/// a memif server's link only comes up once the client connects).
+fn open(args: &Args, wait_link: bool) -> Result<DpdkTransport> {
+    let (Some(eal), Some(port), Some(ip)) = (&args.dpdk_args, &args.dpdk_port, args.local_ip)
+    else {
+        bail!("--role needs --dpdk-args, --dpdk-port and --local-ip");
+    };
+    let t = DpdkTransport::open_single(&DpdkConfig::new(eal, port, ip, args.udp_port))?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while wait_link && !t.link_up() {
+        if Instant::now() > deadline {
+            bail!("the link of DPDK port {:?} did not come up", t.port());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(t)
+}
+
+/// The server's transport: answers raw echo datagrams itself and hands the
+/// rest (Tern packets) to the endpoint above.
+struct RawEchoTap(DpdkTransport, u64);
+
+impl Transport for RawEchoTap {
+    fn max_datagram(&self) -> usize {
+        self.0.max_datagram()
+    }
+    fn local_addr(&self) -> SocketAddrV4 {
+        self.0.local_addr()
+    }
+    fn send(&mut self, batch: &[TxDatagram<'_>]) -> io::Result<usize> {
+        self.0.send(batch)
+    }
+    fn recv(&mut self, out: &mut RxBatch) -> io::Result<usize> {
+        let n = self.0.recv(out)?;
+        if (0..n).all(|i| out.get(i).1.first() != Some(&RAW)) {
+            return Ok(n);
+        }
+        // Echo the raw datagrams, then close the gaps they leave.
+        for i in 0..n {
+            let (peer, bytes) = out.get(i);
+            if bytes.first() == Some(&RAW) {
+                self.0.send(&[TxDatagram {
+                    peer,
+                    header: &[],
+                    payload: bytes,
+                }])?;
+                self.1 += 1;
+            }
+        }
+        let (storage, slot, lens, peers) = out.raw_parts_mut();
+        let mut kept = 0;
+        for i in 0..n {
+            if storage[i * slot] != RAW || lens[i] == 0 {
+                if kept != i {
+                    storage.copy_within(i * slot..i * slot + lens[i], kept * slot);
+                    lens[kept] = lens[i];
+                    peers[kept] = peers[i];
+                }
+                kept += 1;
+            }
+        }
+        out.set_filled(kept);
+        Ok(kept)
+    }
+}
+
+fn server(args: &Args) -> Result<()> {
+    let mut ep = Endpoint::new(RawEchoTap(open(args, false)?, 0), EndpointConfig::default());
+    println!("ready: server on {}", ep.local_addr());
+    let mut events = Vec::new();
+    let mut idle = IdleStrategy::new(args.idle);
+    let limit = Instant::now() + Duration::from_secs(600);
+    let mut quit_at: Option<Instant> = None;
+    while Instant::now() < limit {
+        if quit_at.is_some_and(|t| t.elapsed() > Duration::from_millis(300)) {
+            return Ok(());
+        }
+        let echoed = ep.transport().1;
+        if ep.poll(&mut events) > 0 || ep.did_work() || ep.transport().1 != echoed {
+            idle.reset();
+        } else {
+            idle.idle();
+        }
+        for e in events.drain(..) {
+            if let Event::Request {
+                token,
+                req_type,
+                payload,
+            } = e
+            {
+                if req_type == QUIT {
+                    quit_at.get_or_insert_with(Instant::now);
+                }
+                let _ = ep.respond(token, Response::ok(payload));
+            }
+        }
+    }
+    bail!("server: no QUIT within 600 s")
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize] as f64 / 1000.0
+}
+
+fn raw_round(
+    t: &mut dyn Transport,
+    peer: SocketAddrV4,
+    args: &Args,
+    n: usize,
+    rx: &mut RxBatch,
+    out: &mut Vec<u64>,
+) -> Result<()> {
+    let mut msg = vec![0xabu8; args.size.max(5)];
+    msg[0] = RAW;
+    let mut idle = IdleStrategy::new(args.idle);
+    let mut lost = 0;
+    for seq in 0..n as u32 {
+        msg[1..5].copy_from_slice(&seq.to_be_bytes());
+        'retry: loop {
+            let t0 = Instant::now();
+            while t.send(&[TxDatagram {
+                peer,
+                header: &[],
+                payload: &msg,
+            }])? == 0
+            {}
+            let deadline = t0 + Duration::from_millis(200);
+            loop {
+                if t.recv(rx)? > 0 {
+                    idle.reset();
+                    let hit = (0..rx.len()).any(|i| rx.get(i).1 == &msg[..]);
+                    if hit {
+                        out.push(t0.elapsed().as_nanos() as u64);
+                        break 'retry;
+                    }
+                } else if Instant::now() > deadline {
+                    lost += 1;
+                    if lost > 100 {
+                        bail!("raw echo: more than 100 datagrams lost");
+                    }
+                    continue 'retry;
+                } else {
+                    idle.idle();
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn tern_round(
+    ep: &mut Endpoint<DpdkTransport>,
+    s: tern_rpc::SessionId,
+    args: &Args,
+    n: usize,
+    out: &mut Vec<u64>,
+) -> Result<()> {
+    let mut events = Vec::new();
+    let mut idle = IdleStrategy::new(args.idle);
+    let msg = vec![0xabu8; args.size];
+    for i in 0..n {
+        let t0 = Instant::now();
+        ep.send_request(s, ECHO, msg.clone(), i as u64)?;
+        let deadline = t0 + Duration::from_secs(5);
+        loop {
+            let k = ep.poll(&mut events);
+            let mut answered = false;
+            for e in events.drain(..) {
+                match e {
+                    Event::Response { response, .. } if response.payload.len() == args.size => {
+                        answered = true
+                    }
+                    other => bail!("unexpected event {other:?}"),
+                }
+            }
+            if answered {
+                break;
+            }
+            if k > 0 || ep.did_work() {
+                idle.reset();
+            } else {
+                if Instant::now() > deadline {
+                    bail!("tern round trip timed out");
+                }
+                idle.idle();
+            }
+        }
+        out.push(t0.elapsed().as_nanos() as u64);
+    }
+    Ok(())
+}
+
+fn client(args: &Args) -> Result<()> {
+    let Some(peer_ip) = args.peer else {
+        bail!("--role client needs --peer")
+    };
+    let server = SocketAddrV4::new(peer_ip, args.udp_port);
+    let mut ep = Endpoint::new(open(args, true)?, EndpointConfig::default());
+    let s = ep.connect(server)?;
+    let mut events = Vec::new();
+    let limit = Instant::now() + Duration::from_secs(20);
+    while !ep.is_connected(s) {
+        if Instant::now() > limit {
+            bail!("connect to {server} timed out");
+        }
+        ep.poll(&mut events);
+        if let Some(Event::ConnectFailed { reason, .. }) = events.first() {
+            bail!("connect failed: {reason}");
+        }
+        events.clear();
+    }
+    let (port_id, port_name) = ep.transport().port();
+    println!(
+        "tern-rpc pingpong: transport dpdk, port {port_id} ({port_name}), idle {}, server and client processes on one lcore each",
+        args.idle,
+    );
+    let mut rx = RxBatch::new(32, ep.transport().max_datagram());
+    let per_round = args.samples.div_ceil(args.rounds.max(1));
+    let warm = 500.min(per_round);
+    let (mut raw_ns, mut tern_ns, mut scratch) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..args.rounds.max(1) {
+        raw_round(
+            ep.transport_mut(),
+            server,
+            args,
+            warm,
+            &mut rx,
+            &mut scratch,
+        )?;
+        raw_round(
+            ep.transport_mut(),
+            server,
+            args,
+            per_round,
+            &mut rx,
+            &mut raw_ns,
+        )?;
+        tern_round(&mut ep, s, args, warm, &mut scratch)?;
+        tern_round(&mut ep, s, args, per_round, &mut tern_ns)?;
+    }
+    raw_ns.sort_unstable();
+    tern_ns.sort_unstable();
+    let (r50, r99) = (percentile(&raw_ns, 0.5), percentile(&raw_ns, 0.99));
+    let (t50, t99) = (percentile(&tern_ns, 0.5), percentile(&tern_ns, 0.99));
+    println!(
+        "round trip, {} B request, {} samples each ({} alternating rounds):",
+        args.size,
+        raw_ns.len(),
+        args.rounds
+    );
+    println!("  raw dpdk echo: p50 {r50:8.2} us   p99 {r99:8.2} us");
+    println!("  tern         : p50 {t50:8.2} us   p99 {t99:8.2} us");
+    println!("  transport stats: {:?}", ep.transport().stats());
+    println!("p50_ratio={:.2}", t50 / r50);
+    // Stop the server; its answer may be lost, so do not insist.
+    let _ = ep.send_request(s, QUIT, Vec::new(), u64::MAX);
+    let stop = Instant::now() + Duration::from_millis(500);
+    while Instant::now() < stop {
+        ep.poll(&mut events);
+        if events
+            .drain(..)
+            .any(|e| matches!(e, Event::Response { .. }))
+        {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// A child process of this program running one role; killed on drop.
+struct Side {
+    child: std::process::Child,
+    log: PathBuf,
+    name: String,
+}
+
+impl Side {
+    fn spawn(netns: Option<&str>, name: &str, role_args: &[String]) -> Result<Side> {
+        let exe = std::env::current_exe()?;
+        let mut cmd = match netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(&exe);
+                c
+            }
+            None => Command::new(&exe),
+        };
+        cmd.args(role_args);
+        let log =
+            std::env::temp_dir().join(format!("tern-pingpong-{}-{name}.log", std::process::id()));
+        let file = fs::File::create(&log)?;
+        cmd.stdout(Stdio::from(file.try_clone()?))
+            .stderr(Stdio::from(file));
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("start the {name} process"))?;
+        Ok(Side {
+            child,
+            log,
+            name: name.into(),
+        })
+    }
+
+    fn output(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn wait_for(&mut self, needle: &str, limit: Duration) -> Result<()> {
+        let deadline = Instant::now() + limit;
+        while !self.output().contains(needle) {
+            if let Some(st) = self.child.try_wait()? {
+                bail!("{} exited ({st}):\n{}", self.name, self.output());
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "{} not ready within {limit:?}:\n{}",
+                    self.name,
+                    self.output()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+
+    fn finish(mut self, limit: Duration) -> Result<String> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(st) = self.child.try_wait()? {
+                let out = self.output();
+                if !st.success() {
+                    bail!("{} failed ({st}):\n{out}", self.name);
+                }
+                return Ok(out);
+            }
+            if Instant::now() > deadline {
+                bail!("{} ran past {limit:?}:\n{}", self.name, self.output());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Side {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        let _ = fs::remove_file(&self.log);
+    }
+}
+
+/// `scripts/testbed.sh` namespaces for one run, removed on drop.
+struct Testbed(Vec<(String, String)>);
+
+impl Testbed {
+    fn up() -> Result<Testbed> {
+        let pid = std::process::id();
+        let tb = Testbed(vec![
+            ("TERN_NS_A".into(), format!("ternpp{pid}a")),
+            ("TERN_NS_B".into(), format!("ternpp{pid}b")),
+        ]);
+        let out = tb.script("up")?;
+        if !out.status.success() {
+            bail!(
+                "scripts/testbed.sh up failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(tb)
+    }
+
+    fn script(&self, verb: &str) -> io::Result<std::process::Output> {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/testbed.sh");
+        Command::new(script)
+            .arg(verb)
+            .envs(self.0.iter().cloned())
+            .output()
+    }
+}
+
+impl Drop for Testbed {
+    fn drop(&mut self) {
+        let _ = self.script("down");
+    }
+}
+
+fn orchestrate(args: &Args) -> Result<()> {
+    let mut ratios = Vec::new();
+    let pmds: Vec<&str> = args
+        .pmd
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    for pmd in pmds {
+        let pid = std::process::id();
+        let eal = |core: u32, side: &str, vdev: &str| {
+            format!(
+                "-l {core} --no-huge --no-pci -m 512 --file-prefix=ternpp{pid}{side} --vdev={vdev}"
+            )
+        };
+        let (testbed, ns, vdevs, dev, ips) = match pmd {
+            "memif" => {
+                let sock = format!("/tmp/tern-pingpong-{pid}.sock");
+                (
+                    None,
+                    [None, None],
+                    [
+                        format!("net_memif0,role=server,socket={sock}"),
+                        format!("net_memif0,role=client,socket={sock}"),
+                    ],
+                    "net_memif0".to_string(),
+                    ["10.88.0.1", "10.88.0.2"],
+                )
+            }
+            "af_xdp" | "af_packet" => {
+                let tb = Testbed::up()?;
+                let ns = [Some(tb.0[0].1.clone()), Some(tb.0[1].1.clone())];
+                (
+                    Some(tb),
+                    ns,
+                    [
+                        format!("net_{pmd}0,iface=veth-a"),
+                        format!("net_{pmd}0,iface=veth-b"),
+                    ],
+                    format!("net_{pmd}0"),
+                    ["10.77.0.11", "10.77.0.12"],
+                )
+            }
+            other => bail!("--pmd {other:?}: expected memif, af_xdp or af_packet"),
+        };
+        let common = |role: &str, core: u32, vdev: &str, ip: &str| -> Vec<String> {
+            let mut v: Vec<String> = [
+                "--transport",
+                "dpdk",
+                "--role",
+                role,
+                "--dpdk-port",
+                &dev,
+                "--local-ip",
+                ip,
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+            v.push(format!("--dpdk-args={}", eal(core, role, vdev)));
+            v.extend([
+                format!("--udp-port={}", args.udp_port),
+                format!("--idle={}", args.idle),
+                format!("--size={}", args.size),
+                format!("--samples={}", args.samples),
+                format!("--rounds={}", args.rounds),
+            ]);
+            v
+        };
+        let mut server = Side::spawn(
+            ns[0].as_deref(),
+            "server",
+            &common("server", 0, &vdevs[0], ips[0]),
+        )?;
+        server.wait_for("ready", Duration::from_secs(60))?;
+        let mut client_args = common("client", 1, &vdevs[1], ips[1]);
+        client_args.push(format!("--peer={}", ips[0]));
+        let client = Side::spawn(ns[1].as_deref(), "client", &client_args)?;
+        let out = client.finish(Duration::from_secs(300))?;
+        let _ = server.finish(Duration::from_secs(10));
+        println!("== {pmd} ==");
+        let mut ratio = None;
+        for line in out.lines() {
+            if let Some(r) = line.strip_prefix("p50_ratio=") {
+                ratio = Some(r.to_string());
+            } else if !line.starts_with("EAL:")
+                && !line.starts_with("TELEMETRY:")
+                && !line.starts_with("libxdp:")
+            {
+                println!("{line}");
+            }
+        }
+        ratios.push((
+            pmd.to_string(),
+            ratio.context("the client printed no ratio")?,
+        ));
+        drop(testbed);
+    }
+    ratios.sort_by_key(|(p, _)| p == "memif");
+    for (pmd, r) in ratios {
+        println!("dpdk_{pmd}_p50_ratio={r}");
+    }
+    Ok(())
+}
