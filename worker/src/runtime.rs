@@ -14,6 +14,8 @@ use wasmtime::{
     PoolingAllocationConfig, Strategy, ValType,
 };
 
+use sha2::{Digest, Sha256};
+
 use crate::cache::ModuleCache;
 use crate::clock;
 use crate::executor::block_on;
@@ -118,6 +120,9 @@ pub struct CacheStats {
     pub hits: u64,
     /// Registrations that compiled the module.
     pub compiled: u64,
+    /// Registrations that reused a module this runtime had loaded already
+    /// (another function with the same bytes).
+    pub reused: u64,
 }
 
 /// One wasmtime engine and the functions registered on it. Shared by every
@@ -129,6 +134,10 @@ pub struct Runtime {
     cache: Option<ModuleCache>,
     functions: Box<[OnceLock<Function>]>,
     names: Mutex<HashMap<String, FunctionId>>,
+    /// Modules already loaded, by SHA-256 of their bytes: several routes on
+    /// one file share one compiled module.
+    modules: Mutex<HashMap<[u8; 32], Module>>,
+    reused: AtomicU64,
     hits: AtomicU64,
     compiled: AtomicU64,
     ticker: Option<Ticker>,
@@ -172,6 +181,8 @@ impl Runtime {
             cache,
             functions,
             names: Mutex::new(HashMap::new()),
+            modules: Mutex::new(HashMap::new()),
+            reused: AtomicU64::new(0),
             hits: AtomicU64::new(0),
             compiled: AtomicU64::new(0),
             ticker,
@@ -284,6 +295,22 @@ impl Runtime {
     }
 
     fn load_or_compile(&self, path: &Path, wasm: &[u8]) -> Result<(Module, bool), RegisterError> {
+        let digest: [u8; 32] = Sha256::digest(wasm).into();
+        let mut modules = self.modules.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(module) = modules.get(&digest) {
+            self.reused.fetch_add(1, Ordering::Relaxed);
+            return Ok((module.clone(), true));
+        }
+        let (module, from_cache) = self.load_or_compile_uncached(path, wasm)?;
+        modules.insert(digest, module.clone());
+        Ok((module, from_cache))
+    }
+
+    fn load_or_compile_uncached(
+        &self,
+        path: &Path,
+        wasm: &[u8],
+    ) -> Result<(Module, bool), RegisterError> {
         if let Some(cache) = &self.cache
             && let Some(module) = cache.load(&self.engine, wasm)
         {
@@ -326,6 +353,7 @@ impl Runtime {
         CacheStats {
             hits: self.hits.load(Ordering::Relaxed),
             compiled: self.compiled.load(Ordering::Relaxed),
+            reused: self.reused.load(Ordering::Relaxed),
         }
     }
 

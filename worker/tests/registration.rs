@@ -30,7 +30,8 @@ fn a_restart_reuses_the_compiled_cache() {
             rt.cache_stats(),
             CacheStats {
                 hits: 0,
-                compiled: 2
+                compiled: 2,
+                reused: 0,
             }
         );
     }
@@ -57,7 +58,8 @@ fn a_restart_reuses_the_compiled_cache() {
         rt.cache_stats(),
         CacheStats {
             hits: 2,
-            compiled: 0
+            compiled: 0,
+            reused: 0,
         }
     );
     assert_eq!(rt.loaded_from_cache(fib), Some(true));
@@ -87,7 +89,8 @@ fn a_restart_reuses_the_compiled_cache() {
         rt.cache_stats(),
         CacheStats {
             hits: 0,
-            compiled: 1
+            compiled: 1,
+            reused: 0,
         }
     );
     assert_eq!(
@@ -106,9 +109,30 @@ fn a_restart_reuses_the_compiled_cache() {
         rt.cache_stats(),
         CacheStats {
             hits: 1,
-            compiled: 0
+            compiled: 0,
+            reused: 0,
         },
         "the rebuilt entry is used"
+    );
+    // A second route on the same file shares the loaded module.
+    let again = rt
+        .register(
+            "fib-again",
+            &wasm_path("fibonacci"),
+            FunctionLimits::default(),
+        )
+        .unwrap();
+    assert_eq!(
+        rt.cache_stats(),
+        CacheStats {
+            hits: 1,
+            compiled: 0,
+            reused: 1
+        }
+    );
+    assert_eq!(
+        rt.invoke_blocking(again, b"12"),
+        (Outcome::Ok, b"144\n".to_vec())
     );
 }
 
