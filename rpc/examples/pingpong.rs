@@ -92,6 +92,7 @@ const MODE_RAW_ECHO: u8 = 1;
 const MODE_RAW_SINK: u8 = 2;
 const MODE_TERN: u8 = 3;
 const MODE_STOP: u8 = 4;
+const MODE_MMSG_ECHO: u8 = 5;
 
 const ECHO: u16 = 1;
 const SINK: u16 = 2;
@@ -164,6 +165,18 @@ fn server_thread(
                 }
                 Err(_) => false,
             },
+            MODE_MMSG_ECHO => {
+                let n = sink.recv(&mut rx).unwrap_or(0);
+                for i in 0..n {
+                    let (peer, bytes) = rx.get(i);
+                    let _ = sink.send(&[TxDatagram {
+                        peer,
+                        header: bytes,
+                        payload: &[],
+                    }]);
+                }
+                n > 0
+            }
             MODE_RAW_SINK => {
                 let n = sink.recv(&mut rx).unwrap_or(0);
                 if n > 0 {
@@ -249,6 +262,39 @@ fn raw_latency(
                 }
                 Err(e) => return Err(e.into()),
             }
+        }
+        idle.reset();
+        out.push(t0.elapsed().as_nanos() as u64);
+    }
+    Ok(())
+}
+
+/// Like `raw_latency`, through the batched transport Tern itself uses
+/// (`sendmmsg`/`recvmmsg`), without the Tern protocol.
+fn mmsg_latency(
+    addr: SocketAddrV4,
+    size: usize,
+    n: usize,
+    mode: IdleMode,
+    out: &mut Vec<u64>,
+) -> Result<()> {
+    let mut t = UdpTransport::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0))?;
+    let msg = vec![0xabu8; size];
+    let mut rx = RxBatch::new(32, t.max_datagram());
+    let mut idle = IdleStrategy::new(mode);
+    for _ in 0..n {
+        let t0 = Instant::now();
+        t.send(&[TxDatagram {
+            peer: addr,
+            header: &msg,
+            payload: &[],
+        }])?;
+        let deadline = t0 + Duration::from_secs(1);
+        while t.recv(&mut rx)? == 0 {
+            if Instant::now() > deadline {
+                bail!("mmsg echo lost a datagram");
+            }
+            idle.idle();
         }
         idle.reset();
         out.push(t0.elapsed().as_nanos() as u64);
@@ -454,19 +500,29 @@ fn main() -> Result<()> {
     );
     // Latency, alternating rounds.
     let per_round = args.samples.div_ceil(args.rounds.max(1));
-    let (mut raw_ns, mut tern_ns) = (Vec::new(), Vec::new());
+    let (mut raw_ns, mut mmsg_ns, mut tern_ns) = (Vec::new(), Vec::new(), Vec::new());
     let warm = 500.min(per_round);
     for round in 0..args.rounds.max(1) {
         set_mode(&shared, MODE_RAW_ECHO);
         let mut scratch = Vec::new();
         raw_latency(addrs.raw_echo, args.size, warm, args.idle, &mut scratch)?;
         raw_latency(addrs.raw_echo, args.size, per_round, args.idle, &mut raw_ns)?;
+        set_mode(&shared, MODE_MMSG_ECHO);
+        mmsg_latency(addrs.raw_sink, args.size, warm, args.idle, &mut scratch)?;
+        mmsg_latency(
+            addrs.raw_sink,
+            args.size,
+            per_round,
+            args.idle,
+            &mut mmsg_ns,
+        )?;
         set_mode(&shared, MODE_TERN);
         tern_latency(&mut ep, s, args.size, warm, args.idle, &mut scratch)?;
         tern_latency(&mut ep, s, args.size, per_round, args.idle, &mut tern_ns)?;
         let _ = round;
     }
     raw_ns.sort_unstable();
+    mmsg_ns.sort_unstable();
     tern_ns.sort_unstable();
     let (raw50, raw99) = (percentile(&raw_ns, 0.5), percentile(&raw_ns, 0.99));
     let (t50, t99) = (percentile(&tern_ns, 0.5), percentile(&tern_ns, 0.99));
@@ -477,6 +533,11 @@ fn main() -> Result<()> {
         args.rounds
     );
     println!("  raw udp echo : p50 {raw50:8.2} us   p99 {raw99:8.2} us");
+    println!(
+        "  raw udp mmsg : p50 {:8.2} us   p99 {:8.2} us   (sendmmsg/recvmmsg, the calls Tern's udp transport makes)",
+        percentile(&mmsg_ns, 0.5),
+        percentile(&mmsg_ns, 0.99)
+    );
     println!("  tern         : p50 {t50:8.2} us   p99 {t99:8.2} us");
 
     // Goodput.
@@ -499,6 +560,7 @@ fn main() -> Result<()> {
         ep.stats().retransmits
     );
     println!("goodput_ratio={:.2}", tern_mibs / raw_mibs);
+    eprintln!("client stats {:?}", ep.stats());
 
     shared.mode.store(MODE_STOP, Ordering::Release);
     server

@@ -237,22 +237,29 @@ impl Core {
             return;
         };
         let slot = &mut c.slots[slot_i];
-        let pkt = hdr.pkt_num as usize;
-        if pkt >= slot.req_next {
+        // A credit-return covers packets first..first+count.
+        let (first, count) = (hdr.pkt_num as usize, hdr.msg_len as usize);
+        if count == 0 || first + count > slot.req_next {
             // Acknowledges a packet we never sent.
             self.stats.malformed_dropped += 1;
             return;
         }
-        if slot.req_acked.insert(pkt) {
-            slot.in_flight -= 1;
-            c.credits += 1;
+        let mut fresh = 0;
+        for pkt in first..first + count {
+            if slot.req_acked.insert(pkt) {
+                fresh += 1;
+            }
+        }
+        if fresh > 0 {
+            slot.in_flight -= fresh;
+            c.credits += fresh;
             slot.last_progress = Some(now);
             slot.retries = 0;
             if !c.in_tx_queue && c.slots.iter().any(ClientSlot::has_new_packet) {
                 c.in_tx_queue = true;
                 self.pending.push_back(num);
             }
-        } else if pkt + 1 == slot.req_pkts && slot.resp_len.is_none() {
+        } else if first + count == slot.req_pkts && slot.resp_len.is_none() {
             // "Still executing" answer to a probe: the server is alive.
             slot.last_progress = Some(now);
             slot.retries = 0;
@@ -389,20 +396,25 @@ impl Core {
                 };
                 c.next_slot = (i + 1) % SESSION_SLOTS;
                 let slot = &mut c.slots[i];
-                if slot.req_next < slot.req_pkts {
+                let sent = if slot.req_next < slot.req_pkts {
                     let pkt = slot.req_next;
                     slot.req_next += 1;
                     queue_request_packet(&mut self.txq, peer, remote, num, i, slot, chunk, pkt);
+                    1
                 } else {
-                    let pkt = slot.rfr_next;
-                    slot.rfr_next += 1;
-                    queue_rfr(&mut self.txq, peer, remote, slot, pkt);
-                }
-                slot.in_flight += 1;
+                    // One request-for-response asks for as many response
+                    // packets as credits allow.
+                    let first = slot.rfr_next;
+                    let count = c.credits.min(slot.resp_pkts - first);
+                    slot.rfr_next += count;
+                    queue_rfr(&mut self.txq, peer, remote, slot, first, count);
+                    count
+                };
+                slot.in_flight += sent;
                 if slot.last_progress.is_none() {
                     slot.last_progress = Some(now);
                 }
-                c.credits -= 1;
+                c.credits -= sent;
             }
             // Out of credits with work left: an answer re-queues the session.
         }
@@ -501,11 +513,19 @@ impl Core {
                     );
                     sent += 1;
                 } else {
-                    for pkt in 1..slot.rfr_next {
-                        if !slot.resp_got.contains(pkt) {
-                            queue_rfr(&mut self.txq, peer, remote, slot, pkt);
-                            sent += 1;
+                    // Ask again for each run of missing response packets.
+                    let mut pkt = 1;
+                    while pkt < slot.rfr_next {
+                        if slot.resp_got.contains(pkt) {
+                            pkt += 1;
+                            continue;
                         }
+                        let first = pkt;
+                        while pkt < slot.rfr_next && !slot.resp_got.contains(pkt) {
+                            pkt += 1;
+                        }
+                        queue_rfr(&mut self.txq, peer, remote, slot, first, pkt - first);
+                        sent += (pkt - first) as u64;
                     }
                 }
                 self.stats.retransmits += sent;
@@ -559,21 +579,23 @@ fn queue_request_packet(
     );
 }
 
-/// Queues a request-for-response for response packet `pkt`.
+/// Queues a request-for-response for response packets `first..first+count`
+/// (the message-length field carries `count`).
 fn queue_rfr(
     txq: &mut super::tx_queue::TxQueue,
     peer: SocketAddrV4,
     remote: u16,
     slot: &ClientSlot,
-    pkt: usize,
+    first: usize,
+    count: usize,
 ) {
     let hdr = TernRepr {
         kind: PacketKind::RequestForResponse,
         req_type: slot.req_type,
         session: remote,
-        pkt_num: pkt as u16,
+        pkt_num: first as u16,
         req_num: slot.req_num,
-        msg_len: 0,
+        msg_len: count as u32,
     };
     txq.push(peer, &hdr.to_bytes(), PayloadRef::None);
 }

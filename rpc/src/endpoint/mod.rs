@@ -74,7 +74,25 @@ pub(crate) struct Core {
     stats: EndpointStats,
     next_scan: Instant,
     scan_interval: Duration,
+    /// When the previous poll round ran.
+    last_poll: Instant,
+    /// The last timer scan was put off.
+    scan_deferred: bool,
     did_work: bool,
+    /// Credit-returns queued while handling the current receive batch,
+    /// which later packets of the same requests may extend.
+    credit_runs: Vec<CreditReturnRun>,
+}
+
+/// A queued credit-return that acknowledges packets `first..first+count`.
+pub(crate) struct CreditReturnRun {
+    /// Its position in the transmit queue.
+    index: usize,
+    peer: SocketAddrV4,
+    session: u16,
+    req_num: u32,
+    first: u16,
+    count: u32,
 }
 
 /// A random 64-bit number from the standard library's per-process hash
@@ -112,8 +130,11 @@ impl<T: Transport> Endpoint<T> {
                 pending: VecDeque::new(),
                 stats: EndpointStats::default(),
                 next_scan: Instant::now(),
+                last_poll: Instant::now(),
+                scan_deferred: false,
                 scan_interval,
                 did_work: false,
+                credit_runs: Vec::new(),
             },
         }
     }
@@ -249,8 +270,12 @@ impl<T: Transport> Endpoint<T> {
         {
             core.did_work = true;
         }
+        let mut backlog = false;
         match self.transport.recv(&mut self.rx) {
             Ok(n) => {
+                backlog = n == self.rx.capacity();
+                // Queue positions changed with the flush above.
+                core.credit_runs.clear();
                 for i in 0..n {
                     let (peer, bytes) = self.rx.get(i);
                     core.handle_packet(now, peer, bytes, events);
@@ -261,9 +286,22 @@ impl<T: Transport> Endpoint<T> {
             }
             Err(_) => core.stats.io_errors += 1,
         }
+        // Run the retransmission timers only when this thread has kept up:
+        // after a gap between polls (it was descheduled) or with more
+        // packets waiting, missing answers may simply be unread, and
+        // retransmitting then only adds load.
+        let kept_up = now.duration_since(core.last_poll) < core.scan_interval && !backlog;
+        core.last_poll = now;
         if now >= core.next_scan {
+            // Defer at most once in a row, so that a loop that always polls
+            // slowly still retransmits.
+            if kept_up || core.scan_deferred {
+                core.scan_timers(now, events);
+                core.scan_deferred = false;
+            } else {
+                core.scan_deferred = true;
+            }
             core.next_scan = now + core.scan_interval;
-            core.scan_timers(now, events);
         }
         core.pump_pending(now);
         if !core.txq.is_empty()

@@ -167,14 +167,6 @@ impl Core {
             return;
         }
         let last = pkt + 1 == pkts;
-        let ack = |kind| TernRepr {
-            kind,
-            req_type: hdr.req_type,
-            session: remote,
-            pkt_num: hdr.pkt_num,
-            req_num: hdr.req_num,
-            msg_len: hdr.msg_len,
-        };
         match slot.state {
             ServerState::Receiving => {
                 if slot.req_got.insert(pkt) {
@@ -185,11 +177,7 @@ impl Core {
                     self.stats.duplicates_suppressed += 1;
                 }
                 if !last {
-                    self.txq.push(
-                        peer,
-                        &ack(PacketKind::CreditReturn).to_bytes(),
-                        PayloadRef::None,
-                    );
+                    queue_credit_return(&mut self.credit_runs, &mut self.txq, peer, remote, hdr);
                 }
                 if slot.req_got.is_full() {
                     let body = if pkts > 1 {
@@ -214,22 +202,14 @@ impl Core {
                 // Retransmission while the request runs: acknowledge; for
                 // the last packet this tells the client we are executing.
                 self.stats.duplicates_suppressed += 1;
-                self.txq.push(
-                    peer,
-                    &ack(PacketKind::CreditReturn).to_bytes(),
-                    PayloadRef::None,
-                );
+                queue_credit_return(&mut self.credit_runs, &mut self.txq, peer, remote, hdr);
             }
             ServerState::Responded => {
                 self.stats.duplicates_suppressed += 1;
                 if last {
                     queue_response_packet(&mut self.txq, peer, remote, num, slot_i, slot, chunk, 0);
                 } else {
-                    self.txq.push(
-                        peer,
-                        &ack(PacketKind::CreditReturn).to_bytes(),
-                        PayloadRef::None,
-                    );
+                    queue_credit_return(&mut self.credit_runs, &mut self.txq, peer, remote, hdr);
                 }
             }
             ServerState::Idle => {}
@@ -257,12 +237,14 @@ impl Core {
             self.stats.stale_dropped += 1;
             return;
         }
-        let pkt = hdr.pkt_num as usize;
-        if pkt == 0 || pkt >= slot.resp_pkts {
+        let (first, count) = (hdr.pkt_num as usize, hdr.msg_len as usize);
+        if first == 0 || count == 0 || first + count > slot.resp_pkts {
             self.stats.malformed_dropped += 1;
             return;
         }
-        queue_response_packet(&mut self.txq, peer, remote, num, slot_i, slot, chunk, pkt);
+        for pkt in first..first + count {
+            queue_response_packet(&mut self.txq, peer, remote, num, slot_i, slot, chunk, pkt);
+        }
     }
 
     pub(super) fn respond(
@@ -313,6 +295,49 @@ impl Core {
         queue_response_packet(&mut self.txq, peer, remote, num, slot_i, slot, chunk, 0);
         result
     }
+}
+
+/// Queues a credit-return for request packet `hdr.pkt_num`, merged into
+/// the previous one when that acknowledges the packets just before it
+/// in the same request (the message-length field counts the packets a
+/// credit-return covers), so a batch of packets costs one answer.
+fn queue_credit_return(
+    runs: &mut Vec<super::CreditReturnRun>,
+    txq: &mut super::tx_queue::TxQueue,
+    peer: SocketAddrV4,
+    remote: u16,
+    hdr: &TernRepr,
+) {
+    let extends = |m: &super::CreditReturnRun| {
+        m.peer == peer
+            && m.session == remote
+            && m.req_num == hdr.req_num
+            && m.first as u32 + m.count == hdr.pkt_num as u32
+    };
+    if let Some(m) = runs.iter_mut().find(|m| extends(m))
+        && let Some(item) = txq.items.get_mut(m.index)
+    {
+        m.count += 1;
+        item.header[12..16].copy_from_slice(&m.count.to_be_bytes());
+        return;
+    }
+    let cr = TernRepr {
+        kind: PacketKind::CreditReturn,
+        req_type: hdr.req_type,
+        session: remote,
+        pkt_num: hdr.pkt_num,
+        req_num: hdr.req_num,
+        msg_len: 1,
+    };
+    runs.push(super::CreditReturnRun {
+        index: txq.items.len(),
+        peer,
+        session: remote,
+        req_num: hdr.req_num,
+        first: hdr.pkt_num,
+        count: 1,
+    });
+    txq.push(peer, &cr.to_bytes(), PayloadRef::None);
 }
 
 /// Saves a response in `slot` (state `Responded`).

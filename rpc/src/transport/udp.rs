@@ -49,6 +49,8 @@ pub struct UdpTransport {
     max_datagram: usize,
     /// Datagrams dropped on receive because they exceeded `max_datagram`.
     truncated: u64,
+    /// Datagrams the last receive returned (picks recvmsg or recvmmsg).
+    last_rx: usize,
     // Scratch for the system calls, reused on every call. They hold raw
     // pointers only while a call runs.
     tx_msgs: Vec<libc::mmsghdr>,
@@ -148,6 +150,7 @@ impl UdpTransport {
             local,
             max_datagram: config.max_datagram.clamp(64, MAX_UDP_PAYLOAD),
             truncated: 0,
+            last_rx: 0,
             tx_msgs: (0..TX_BATCH).map(|_| zeroed_mmsghdr()).collect(),
             tx_iovs: (0..2 * TX_BATCH).map(|_| empty_iovec()).collect(),
             tx_addrs: vec![to_sockaddr(local); TX_BATCH],
@@ -219,17 +222,25 @@ impl Transport for UdpTransport {
                 h.msg_controllen = 0;
                 h.msg_flags = 0;
             }
-            // SAFETY: the first `n` mmsghdrs point at live sockaddr_in and
-            // iovec entries of this transport, and those iovecs at the
-            // borrowed header/payload slices of `batch`, all of which
-            // outlive the call; the kernel only reads them.
-            let sent = unsafe {
-                libc::sendmmsg(
-                    fd,
-                    self.tx_msgs.as_mut_ptr(),
-                    n as libc::c_uint,
-                    libc::MSG_DONTWAIT,
-                )
+            let sent = if n == 1 {
+                // SAFETY: mmsghdr 0 points at a live sockaddr_in and two
+                // iovecs of this transport, and those at the borrowed slices
+                // of `batch[done]`; the kernel only reads them.
+                let r = unsafe { libc::sendmsg(fd, &self.tx_msgs[0].msg_hdr, libc::MSG_DONTWAIT) };
+                if r >= 0 { 1 } else { -1 }
+            } else {
+                // SAFETY: the first `n` mmsghdrs point at live sockaddr_in and
+                // iovec entries of this transport, and those iovecs at the
+                // borrowed header/payload slices of `batch`, all of which
+                // outlive the call; the kernel only reads them.
+                unsafe {
+                    libc::sendmmsg(
+                        fd,
+                        self.tx_msgs.as_mut_ptr(),
+                        n as libc::c_uint,
+                        libc::MSG_DONTWAIT,
+                    )
+                }
             };
             if sent < 0 {
                 let e = io::Error::last_os_error();
@@ -265,7 +276,11 @@ impl Transport for UdpTransport {
         let fd = self.socket.as_raw_fd();
         let (storage, slot, lens, peers) = out.raw_parts_mut();
         let base = storage.as_mut_ptr();
-        for i in 0..cap {
+        // After an empty round, expect at most one datagram: `recvmsg`
+        // costs less than `recvmmsg` both when nothing is waiting and for a
+        // single datagram. After a round that found data, batch.
+        let want = if self.last_rx == 0 { 1 } else { cap };
+        for i in 0..want {
             // SAFETY: slot i spans storage[i*slot .. (i+1)*slot], inside
             // the `cap * slot` bytes RxBatch allocated.
             let p = unsafe { base.add(i * slot) };
@@ -283,25 +298,43 @@ impl Transport for UdpTransport {
             h.msg_flags = 0;
         }
         let got = loop {
-            // SAFETY: the first `cap` mmsghdrs point at live sockaddr_in and
-            // iovec entries of this transport, each iovec at a distinct
-            // `slot`-byte region of `storage`, exclusively borrowed for the
-            // duration of the call; a null timeout is allowed with DONTWAIT.
-            let r = unsafe {
-                libc::recvmmsg(
-                    fd,
-                    self.rx_msgs.as_mut_ptr(),
-                    cap as libc::c_uint,
-                    libc::MSG_DONTWAIT,
-                    std::ptr::null_mut(),
-                )
+            let r = if want == 1 {
+                // SAFETY: mmsghdr 0 points at a live sockaddr_in and iovec of
+                // this transport, and that iovec at slot 0 of `storage`,
+                // exclusively borrowed for the call.
+                let n =
+                    unsafe { libc::recvmsg(fd, &mut self.rx_msgs[0].msg_hdr, libc::MSG_DONTWAIT) };
+                if n >= 0 {
+                    self.rx_msgs[0].msg_len = n as libc::c_uint;
+                    1
+                } else {
+                    -1
+                }
+            } else {
+                // SAFETY: the first `want` mmsghdrs point at live sockaddr_in
+                // and iovec entries of this transport, each iovec at a
+                // distinct `slot`-byte region of `storage`, exclusively
+                // borrowed for the duration of the call; a null timeout is
+                // allowed with DONTWAIT.
+                unsafe {
+                    libc::recvmmsg(
+                        fd,
+                        self.rx_msgs.as_mut_ptr(),
+                        want as libc::c_uint,
+                        libc::MSG_DONTWAIT,
+                        std::ptr::null_mut(),
+                    )
+                }
             };
             if r >= 0 {
                 break r as usize;
             }
             let e = io::Error::last_os_error();
             match e.kind() {
-                io::ErrorKind::WouldBlock => return Ok(0),
+                io::ErrorKind::WouldBlock => {
+                    self.last_rx = 0;
+                    return Ok(0);
+                }
                 io::ErrorKind::Interrupted => continue,
                 // A late ICMP error for an earlier send: not ours to report.
                 io::ErrorKind::ConnectionRefused => continue,
@@ -322,6 +355,7 @@ impl Transport for UdpTransport {
             peers[kept] = from_sockaddr(&self.rx_addrs[i]);
             kept += 1;
         }
+        self.last_rx = got;
         out.set_filled(kept);
         Ok(kept)
     }

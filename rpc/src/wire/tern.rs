@@ -11,7 +11,7 @@
 //! | 4  | 2 | session | session number; see below |
 //! | 6  | 2 | packet number | index of this packet within its message (or of the packet it answers) |
 //! | 8  | 4 | request number | per-session request number; slot = request number % 8 |
-//! | 12 | 4 | message length | total length in bytes of the message this packet belongs to |
+//! | 12 | 4 | message length | total length in bytes of the message this packet belongs to; in a credit-return or request-for-response: the number of consecutive packets, from `packet number` on, it covers |
 //!
 //! The session field names the *receiver's* session for connect-ack,
 //! request, response, credit-return and request-for-response packets. In a
@@ -52,9 +52,11 @@ pub enum PacketKind {
     Request = 2,
     /// One packet of a response message.
     Response = 3,
-    /// Server acknowledges request packet `packet number`, returning its credit.
+    /// Server acknowledges request packets `packet number ..` (message
+    /// length = how many), returning their credits.
     CreditReturn = 4,
-    /// Client asks for response packet `packet number` (> 0).
+    /// Client asks for response packets `packet number ..` (> 0; message
+    /// length = how many).
     RequestForResponse = 5,
     /// The sender has no such session (or closed it): drop yours.
     Reset = 6,
