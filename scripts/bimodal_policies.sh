@@ -68,7 +68,7 @@ for policy in $POLICIES; do
   lcmd=(target/release/loadgen sweep --server "$url" --spec "$SPEC"
         --mix "$MIX" --body /short=10 --body /long=1000
         --rates "$RATES" --duration "$DURATION" --warmup 1 --seed "$SEED" --idle adaptive
-        --out "$OUT/$policy.csv")
+        --stop-when-saturated --out "$OUT/$policy.csv")
   printf '%s\n' "${dcmd[*]} &" "${lcmd[*]}" >>"$cmds"
   echo "=== policy $policy ($WORKERS workers) at $url ==="
   "${lcmd[@]}"

@@ -68,7 +68,7 @@ target/release/loadgen call --server "$url" --spec "$SPEC" --route /short 10
 
 target/release/loadgen sweep --server "$url" --spec "$SPEC" \
   --mix "$MIX" --body /short=10 --body /long=1000 \
-  --rates "$RATES" --duration "$DURATION" --warmup 1 --idle adaptive \
+  --rates "$RATES" --duration "$DURATION" --warmup 1 --idle adaptive --stop-when-saturated \
   --out "$OUT/sweep.csv" --plot "$OUT/plot.svg"
 
 echo

@@ -159,8 +159,13 @@ struct SweepArgs {
     #[arg(long)]
     plot: Option<PathBuf>,
     /// Seconds of quiet between runs.
-    #[arg(long, value_parser = seconds, default_value = "0.5")]
+    #[arg(long, value_parser = seconds, default_value = "1")]
     pause: Duration,
+    /// Stop after the first run that saturates the server (achieved < 90%
+    /// of offered, or timeouts): higher rates would only measure a growing
+    /// queue, and its backlog would leak into later runs.
+    #[arg(long)]
+    stop_when_saturated: bool,
 }
 
 #[derive(Args, Debug)]
@@ -234,6 +239,7 @@ fn cmd_sweep(a: SweepArgs) -> Result<()> {
         out: a.out.clone(),
         pause: a.pause,
         progress: true,
+        stop_when_saturated: a.stop_when_saturated,
     };
     let reports = sweep(&cfg, |_| {})?;
     print!("{}", format_table(&reports));

@@ -25,6 +25,17 @@ pub struct SweepConfig {
     pub pause: Duration,
     /// Show a progress bar on stderr (hidden anyway when it is not a TTY).
     pub progress: bool,
+    /// End the sweep after the first [`saturated`] run: the rates
+    /// beyond it only measure a growing queue, and the backlog they leave
+    /// at the server would leak into the runs after them.
+    pub stop_when_saturated: bool,
+}
+
+/// Whether a run saturated the server: the achieved rate stayed below 90%
+/// of the offered rate, or requests went unanswered.
+pub fn saturated(r: &RunReport) -> bool {
+    let a = r.all();
+    a.achieved_rps < 0.9 * a.offered_rps || a.timeouts > 0 || a.failed > 0
 }
 
 /// Runs the sweep; `on_report` sees each report as it completes (to print
@@ -80,8 +91,48 @@ pub fn sweep(
         }
         bar.inc(1);
         on_report(&report);
+        let stop = cfg.stop_when_saturated && saturated(&report) && i + 1 < cfg.rates.len();
         reports.push(report);
+        if stop {
+            let msg = format!(
+                "saturated at {rate:.0} req/s: skipping the {} higher rate(s) (--stop-when-saturated)",
+                cfg.rates.len() - i - 1
+            );
+            if bar.is_hidden() {
+                eprintln!("{msg}");
+            } else {
+                bar.println(msg);
+            }
+            break;
+        }
     }
     bar.finish_with_message("done");
     Ok(reports)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::route_stats::RouteStats;
+
+    fn report(scheduled: u64, window_responses: u64, timeouts: u64) -> RunReport {
+        let mut s = RouteStats::new();
+        s.scheduled = scheduled;
+        s.window_responses = window_responses;
+        for _ in 0..timeouts {
+            s.record_timeout(1_000_000);
+        }
+        RunReport::new(1000.0, Duration::from_secs(1), vec![("/a".into(), None, s)])
+    }
+
+    #[test]
+    fn saturation_is_a_throughput_shortfall_or_lost_requests() {
+        assert!(!saturated(&report(1000, 995, 0)));
+        assert!(
+            !saturated(&report(1000, 905, 0)),
+            "behind, but not saturated"
+        );
+        assert!(saturated(&report(1000, 850, 0)));
+        assert!(saturated(&report(1000, 1000, 1)));
+    }
 }

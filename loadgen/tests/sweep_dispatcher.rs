@@ -144,6 +144,7 @@ fn bimodal_sweep_against_the_dispatcher_writes_csv_and_plot() {
         out: Some(csv.clone()),
         pause: Duration::from_millis(100),
         progress: false,
+        stop_when_saturated: false,
     };
     let reports = sweep(&cfg, |_| {}).unwrap();
     assert_eq!(reports.len(), 2);
