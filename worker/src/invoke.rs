@@ -78,14 +78,10 @@ pub(crate) async fn invoke(
             let stdin = payload.into_owned();
             let mut store = new_store(
                 engine,
-                Sandbox::new(stdin, max_output, max_memory, preemptible, slot),
+                Sandbox::new(stdin, max_output, max_memory, false, slot),
             );
             let result = async {
-                let instance = if preemptible {
-                    f.pre.instantiate_async(&mut store).await?
-                } else {
-                    f.pre.instantiate(&mut store)?
-                };
+                let instance = instantiate(f, &mut store, preemptible)?;
                 let start = match instance.get_module_export(&mut store, start) {
                     Some(Extern::Func(func)) => func.typed::<(), ()>(&store)?,
                     _ => return Err(violation("_start is not a function".into())),
@@ -115,7 +111,7 @@ pub(crate) async fn invoke(
             let input = payload.as_slice();
             let mut store = new_store(
                 engine,
-                Sandbox::new(Vec::new(), max_output, max_memory, preemptible, slot),
+                Sandbox::new(Vec::new(), max_output, max_memory, false, slot),
             );
             let result = call_raw(&mut store, f, exports, input, max_output, preemptible).await;
             match result {
@@ -134,11 +130,7 @@ async fn call_raw(
     max_output: usize,
     preemptible: bool,
 ) -> wasmtime::Result<Vec<u8>> {
-    let instance = if preemptible {
-        f.pre.instantiate_async(&mut *store).await?
-    } else {
-        f.pre.instantiate(&mut *store)?
-    };
+    let instance = instantiate(f, &mut *store, preemptible)?;
     let Some(Extern::Memory(memory)) = instance.get_module_export(&mut *store, &exports.memory)
     else {
         return Err(violation("raw ABI: `memory` export is not a memory".into()));
@@ -198,6 +190,22 @@ async fn call_raw(
             "raw ABI: tern_handle returned {out_len} bytes at {out_ptr:#x}, outside memory"
         ))),
     }
+}
+
+/// Instantiates synchronously even on the preemptible path: instantiation
+/// of these modules runs no guest code (no start section in wasi-libc or raw
+/// modules; WASI's `_start` is called separately), so a fiber for it would
+/// cost a stack switch for nothing. Preemption is switched on for the store
+/// only afterwards, so an epoch tick during instantiation never asks a
+/// synchronous call to yield.
+fn instantiate(
+    f: &Function,
+    store: &mut Store<Sandbox>,
+    preemptible: bool,
+) -> wasmtime::Result<wasmtime::Instance> {
+    let instance = f.pre.instantiate(&mut *store)?;
+    store.data_mut().preemptible = preemptible;
+    Ok(instance)
 }
 
 /// Maps a failed invocation to its outcome. A fault recorded by a host hook
