@@ -99,9 +99,22 @@ fn init_once(args: &[String]) -> Result<(), String> {
             .map(|s| s.as_ptr() as *mut c_char)
             .collect::<Vec<_>>(),
     );
+    // rte_eal_init pins the calling thread to its lcore's CPU, and every
+    // thread it spawns later would inherit that: a dispatcher's workers would
+    // all share one core. Keep the caller's CPU set instead (DPDK needs the
+    // pinning for nothing it does here; the poll thread can be pinned by the
+    // application, e.g. `dispatcher --dispatcher-core`).
+    let mut cpus = std::mem::MaybeUninit::<libc::cpu_set_t>::zeroed();
+    let size = std::mem::size_of::<libc::cpu_set_t>();
+    // SAFETY: cpus points at a writable cpu_set_t of `size` bytes; 0 = this thread.
+    let saved = unsafe { libc::sched_getaffinity(0, size, cpus.as_mut_ptr()) } == 0;
     // SAFETY: argv holds argc valid NUL-terminated strings that live for the
     // rest of the process; this runs at most once per process (guarded by EAL).
     let rc = unsafe { sys::rte_eal_init(argv.len() as c_int, argv.as_mut_ptr()) };
+    if saved {
+        // SAFETY: cpus was filled by sched_getaffinity above.
+        unsafe { libc::sched_setaffinity(0, size, cpus.as_ptr()) };
+    }
     if rc < 0 {
         return Err(format!(
             "rte_eal_init({}) failed: {}",
