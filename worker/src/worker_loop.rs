@@ -11,7 +11,7 @@ use std::task::Poll;
 use std::thread::Thread;
 
 use crate::clock;
-use crate::executor::poll_once;
+use crate::executor::{block_on, poll_once};
 use crate::function::Function;
 use crate::idle::Idle;
 use crate::invoke::{Payload, invoke};
@@ -113,6 +113,22 @@ pub(crate) fn run_worker(ctx: WorkerContext) {
                 start.saturating_add(max_exec.saturating_sub(task.exec_ns)),
                 Ordering::Relaxed,
             );
+            if !preemptible {
+                // FIFO: the invocation makes synchronous calls and is ready at
+                // its first poll, so it runs on this stack, no box.
+                let payload = std::mem::take(&mut task.job.payload);
+                let slot = shared.slot.clone();
+                let (outcome, output) = block_on(invoke(
+                    rt.engine(),
+                    function,
+                    Payload::Owned(payload),
+                    slot,
+                    false,
+                ));
+                task.exec_ns += clock::now_ns().saturating_sub(start);
+                finish(task, outcome, output);
+                break;
+            }
             let future = task.future.get_or_insert_with(|| {
                 let payload = std::mem::take(&mut task.job.payload);
                 Box::pin(invoke(
