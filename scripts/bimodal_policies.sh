@@ -13,6 +13,9 @@
 #                  dispatcher and loadgen (all with adaptive idling).
 #   RATES    [200:2000:7]  MIX [/short=1,/long=1]  DURATION [3]  SEED [1]
 #   OUT      [results/bimodal]
+#   NICE     []    e.g. -10: run the dispatcher and loadgen at that nice level,
+#                  to shield them from other jobs on a shared machine (root
+#                  only; recorded in commands.txt)
 # Writes OUT/<policy>.csv, OUT/plot.svg, OUT/plot.png and OUT/commands.txt
 # (the exact commands run, with the machine they ran on).
 set -euo pipefail
@@ -26,6 +29,8 @@ DURATION=${DURATION:-3}
 SEED=${SEED:-1}
 OUT=${OUT:-results/bimodal}
 SPEC=functions/bimodal.json
+prio=()
+[ -n "${NICE:-}" ] && prio=(nice -n "$NICE")
 
 scripts/setup.sh
 functions/build.sh
@@ -36,7 +41,8 @@ cmds="$OUT/commands.txt"
 {
   echo "# $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
   echo "# git $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . 2>/dev/null || echo ' (with local changes)')"
-  echo "# $0 POLICIES='$POLICIES' WORKERS=$WORKERS RATES=$RATES MIX=$MIX DURATION=$DURATION SEED=$SEED"
+  echo "# $0 POLICIES='$POLICIES' WORKERS=$WORKERS RATES=$RATES MIX=$MIX DURATION=$DURATION SEED=$SEED NICE=${NICE:-}"
+  echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$cmds"
 
 pid=""
@@ -53,7 +59,7 @@ stop_dispatcher() {
 trap 'stop_dispatcher; rm -f "$log"' EXIT
 
 for policy in $POLICIES; do
-  dcmd=(target/release/dispatcher --spec "$SPEC" --policy "$policy" --workers "$WORKERS"
+  dcmd=("${prio[@]}" target/release/dispatcher --spec "$SPEC" --policy "$policy" --workers "$WORKERS"
         --listen 127.0.0.1:0 --idle adaptive)
   "${dcmd[@]}" >"$log" 2>&1 &
   pid=$!
@@ -65,7 +71,7 @@ for policy in $POLICIES; do
     sleep 0.1
   done
   [ -n "$url" ] || { echo "dispatcher ($policy) did not start" >&2; exit 1; }
-  lcmd=(target/release/loadgen sweep --server "$url" --spec "$SPEC"
+  lcmd=("${prio[@]}" target/release/loadgen sweep --server "$url" --spec "$SPEC"
         --mix "$MIX" --body /short=10 --body /long=1000
         --rates "$RATES" --duration "$DURATION" --warmup 1 --seed "$SEED" --idle adaptive
         --stop-when-saturated --out "$OUT/$policy.csv")
@@ -73,6 +79,7 @@ for policy in $POLICIES; do
   echo "=== policy $policy ($WORKERS workers) at $url ==="
   "${lcmd[@]}"
   stop_dispatcher
+  echo "# load average after $policy: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$cmds"
   echo "--- dispatcher counters ($policy) ---"
   tail -n 8 "$log"
   sleep 1

@@ -237,7 +237,7 @@ fn draw<DB: DrawingBackend>(
         chart
             .configure_mesh()
             .x_desc("offered load (req/s, all routes)")
-            .y_desc("latency (µs)")
+            .y_desc("latency")
             .light_line_style(RGBColor(238, 238, 238))
             .x_label_formatter(&|x| format!("{x:.0}"))
             .y_label_formatter(&|y| axis_us(*y))
