@@ -55,6 +55,13 @@ struct Args {
     /// Outstanding 1 MiB requests in the Tern goodput test (1..=8).
     #[arg(long, default_value_t = 8)]
     depth: usize,
+    /// Pin the server thread to the first CPU and the client to the second
+    /// (when there are two or more), so the two pollers never share a core.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pin: bool,
+    /// Packet credits per Tern session (eRPC and the default: 32).
+    #[arg(long, default_value_t = 32)]
+    credits: u16,
     /// Largest UDP payload for Tern and the raw stream (1472 is MTU-safe;
     /// up to 65507 on loopback).
     #[arg(long, default_value_t = 1472)]
@@ -87,6 +94,13 @@ fn open_transport(args: &Args, side: Side) -> Result<Box<dyn Transport>> {
     }
 }
 
+fn endpoint_config(args: &Args) -> EndpointConfig {
+    EndpointConfig {
+        credits: args.credits,
+        ..Default::default()
+    }
+}
+
 const MODE_IDLE: u8 = 0;
 const MODE_RAW_ECHO: u8 = 1;
 const MODE_RAW_SINK: u8 = 2;
@@ -114,16 +128,28 @@ struct ServerAddrs {
     raw_sink: SocketAddrV4,
 }
 
+/// Pins the calling thread to CPU `index` (of those this process may use) if
+/// `--pin` is on and there are two or more CPUs; best effort.
+fn pin(args: &Args, index: usize) {
+    if !args.pin {
+        return;
+    }
+    if let Some(ids) = core_affinity::get_core_ids()
+        && ids.len() >= 2
+        && let Some(&id) = ids.get(index)
+    {
+        core_affinity::set_for_current(id);
+    }
+}
+
 fn server_thread(
     args: Args,
     shared: Arc<Shared>,
     addrs_tx: std::sync::mpsc::Sender<Result<ServerAddrs>>,
 ) {
+    pin(&args, 0);
     let setup = || -> Result<_> {
-        let ep = Endpoint::new(
-            open_transport(&args, Side::Server)?,
-            EndpointConfig::default(),
-        );
+        let ep = Endpoint::new(open_transport(&args, Side::Server)?, endpoint_config(&args));
         let echo = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
         echo.set_nonblocking(true)?;
         let sink = UdpTransport::bind_with(
@@ -472,11 +498,9 @@ fn main() -> Result<()> {
         std::thread::spawn(move || server_thread(args, shared, addrs_tx))
     };
     let addrs = addrs_rx.recv().context("server thread died")??;
+    pin(&args, 1);
 
-    let mut ep = Endpoint::new(
-        open_transport(&args, Side::Client)?,
-        EndpointConfig::default(),
-    );
+    let mut ep = Endpoint::new(open_transport(&args, Side::Client)?, endpoint_config(&args));
     set_mode(&shared, MODE_TERN);
     let s = ep.connect(addrs.tern)?;
     let mut events = Vec::new();
@@ -492,9 +516,10 @@ fn main() -> Result<()> {
     }
 
     println!(
-        "tern-rpc pingpong: transport {}, idle {}, max datagram {} B, {} CPUs",
+        "tern-rpc pingpong: transport {}, idle {}, pinned {}, max datagram {} B, {} CPUs",
         args.transport,
         args.idle,
+        args.pin,
         args.max_datagram,
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );

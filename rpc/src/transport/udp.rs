@@ -17,6 +17,8 @@ use super::{RxBatch, Transport, TxDatagram};
 
 /// Most datagrams handed to one `sendmmsg` call.
 const TX_BATCH: usize = 64;
+/// Datagrams up to this size are sent alone with `sendto` from a copy.
+const SMALL_DATAGRAM: usize = 512;
 /// Largest UDP payload over IPv4.
 pub const MAX_UDP_PAYLOAD: usize = 65_507;
 /// Default largest datagram: MTU-safe for 1500-byte Ethernet.
@@ -54,6 +56,7 @@ pub struct UdpTransport {
     // Scratch for the system calls, reused on every call. They hold raw
     // pointers only while a call runs.
     tx_msgs: Vec<libc::mmsghdr>,
+    tx_small: [u8; SMALL_DATAGRAM],
     tx_iovs: Vec<libc::iovec>,
     tx_addrs: Vec<libc::sockaddr_in>,
     rx_msgs: Vec<libc::mmsghdr>,
@@ -151,6 +154,7 @@ impl UdpTransport {
             max_datagram: config.max_datagram.clamp(64, MAX_UDP_PAYLOAD),
             truncated: 0,
             last_rx: 0,
+            tx_small: [0; SMALL_DATAGRAM],
             tx_msgs: (0..TX_BATCH).map(|_| zeroed_mmsghdr()).collect(),
             tx_iovs: (0..2 * TX_BATCH).map(|_| empty_iovec()).collect(),
             tx_addrs: vec![to_sockaddr(local); TX_BATCH],
@@ -222,7 +226,26 @@ impl Transport for UdpTransport {
                 h.msg_controllen = 0;
                 h.msg_flags = 0;
             }
-            let sent = if n == 1 {
+            let sent = if n == 1 && batch[done].len() <= SMALL_DATAGRAM {
+                // One small datagram: plain `sendto` from a contiguous copy
+                // is the cheapest call.
+                let d = &batch[done];
+                self.tx_small[..d.header.len()].copy_from_slice(d.header);
+                self.tx_small[d.header.len()..d.len()].copy_from_slice(d.payload);
+                // SAFETY: `tx_small` holds `d.len()` initialised bytes and
+                // `tx_addrs[0]` is a live sockaddr_in; the kernel only reads them.
+                let r = unsafe {
+                    libc::sendto(
+                        fd,
+                        self.tx_small.as_ptr().cast(),
+                        d.len(),
+                        libc::MSG_DONTWAIT,
+                        (&self.tx_addrs[0] as *const libc::sockaddr_in).cast(),
+                        mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+                    )
+                };
+                if r >= 0 { 1 } else { -1 }
+            } else if n == 1 {
                 // SAFETY: mmsghdr 0 points at a live sockaddr_in and two
                 // iovecs of this transport, and those at the borrowed slices
                 // of `batch[done]`; the kernel only reads them.
@@ -299,13 +322,29 @@ impl Transport for UdpTransport {
         }
         let got = loop {
             let r = if want == 1 {
-                // SAFETY: mmsghdr 0 points at a live sockaddr_in and iovec of
-                // this transport, and that iovec at slot 0 of `storage`,
-                // exclusively borrowed for the call.
-                let n =
-                    unsafe { libc::recvmsg(fd, &mut self.rx_msgs[0].msg_hdr, libc::MSG_DONTWAIT) };
+                let mut namelen = mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+                // SAFETY: `base` points at slot 0 of `storage` (`slot` bytes,
+                // exclusively borrowed), and the address buffer is a live
+                // sockaddr_in of this transport with its exact length.
+                // MSG_TRUNC makes the call return the full datagram length,
+                // so an oversized datagram is detected below.
+                let n = unsafe {
+                    libc::recvfrom(
+                        fd,
+                        base.cast(),
+                        slot,
+                        libc::MSG_DONTWAIT | libc::MSG_TRUNC,
+                        (&mut self.rx_addrs[0] as *mut libc::sockaddr_in).cast(),
+                        &mut namelen,
+                    )
+                };
                 if n >= 0 {
                     self.rx_msgs[0].msg_len = n as libc::c_uint;
+                    self.rx_msgs[0].msg_hdr.msg_flags = if n as usize > slot {
+                        libc::MSG_TRUNC
+                    } else {
+                        0
+                    };
                     1
                 } else {
                     -1
