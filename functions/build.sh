@@ -23,7 +23,7 @@ check_toolchain() {
     echo "functions/build.sh: '$CLANG' not found; run scripts/setup.sh (installs clang, lld, wasi-libc)" >&2
     exit 1
   fi
-  local probe="$out/.probe"
+  local probe="$out/.probe.$$"
   if ! printf 'int main(void){return 0;}\n' | "$CLANG" "${CFLAGS[@]}" -x c - -o "$probe.wasm" 2>"$probe.err"; then
     echo "functions/build.sh: $CLANG cannot build for wasm32-wasi (wasi-libc, lld or libclang-rt wasm32 missing?); run scripts/setup.sh" >&2
     sed 's/^/  /' "$probe.err" >&2
@@ -50,8 +50,8 @@ for src in "$here"/*.c "$here"/hostile/*.c; do
   fi
   # Build to a temporary name and rename, so an interrupted build never
   # leaves a truncated .wasm that looks up to date.
-  "$CLANG" "${CFLAGS[@]}" "${flags[@]}" "$src" -o "$wasm.tmp"
-  mv -f "$wasm.tmp" "$wasm"
+  "$CLANG" "${CFLAGS[@]}" "${flags[@]}" "$src" -o "$wasm.tmp.$$"
+  mv -f "$wasm.tmp.$$" "$wasm"
   built=$((built + 1))
 done
 [ "$built" = 0 ] || echo "functions/build.sh: built $built function(s) in $out" >&2
