@@ -68,7 +68,8 @@ pub fn memif_socket(tag: &str) -> String {
     format!("/tmp/tern-memif-{}-{tag}.sock", std::process::id())
 }
 
-fn repo_root() -> PathBuf {
+/// The repository root (parent of `rpc/`).
+pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("rpc/ has a parent")
@@ -161,6 +162,26 @@ impl Child {
             child,
             log,
         }
+    }
+
+    /// Runs `cmd` (any program) as a child named `name`, output to a log
+    /// file like [`spawn`](Self::spawn).
+    pub fn command(name: &str, mut cmd: Command) -> Child {
+        let log = std::env::temp_dir().join(format!("tern-dpdk-{}-{name}.log", std::process::id()));
+        let file = fs::File::create(&log).expect("create child log");
+        cmd.stdout(Stdio::from(file.try_clone().expect("dup log")))
+            .stderr(Stdio::from(file));
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {name}: {e}"));
+        Child {
+            name: name.to_owned(),
+            child,
+            log,
+        }
+    }
+
+    /// The child's process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
     }
 
     /// Waits up to `limit` until the child's output contains `needle` (it is
