@@ -9,5 +9,5 @@ scripts/setup.sh
 functions/build.sh
 
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets --features tern-rpc/dpdk -- -D warnings
-cargo test --workspace --features tern-rpc/dpdk --release
+cargo clippy --workspace --all-targets --features tern-rpc/dpdk,tern-dispatcher/dpdk,tern-loadgen/dpdk -- -D warnings
+cargo test --workspace --features tern-rpc/dpdk,tern-dispatcher/dpdk,tern-loadgen/dpdk --release
