@@ -111,10 +111,10 @@ fn dispatcher_over_dpdk_serves_fibonacci_to_loadgen_call() {
     );
 
     // Stop the dispatcher the way an operator would (SIGTERM): clean exit.
-    let st = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
+    let st = Command::new("sh")
+        .args(["-c", &format!("kill -TERM {}", server.id())])
         .status()
-        .expect("kill");
+        .expect("sh -c kill");
     assert!(st.success());
     let out = server.wait(LIMIT);
     assert!(
