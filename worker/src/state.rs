@@ -181,4 +181,17 @@ mod tests {
             }
         );
     }
+
+    #[test]
+    fn idle_only_when_nothing_is_assigned() {
+        let s = WorkerState::new();
+        s.on_assigned(10);
+        // The worker found its queues empty, but a job is on its way.
+        assert!(!s.on_idle_if_empty());
+        assert!(!s.is_idle());
+        s.on_running(5, 1, 10);
+        s.on_finished(10);
+        assert!(s.on_idle_if_empty());
+        assert!(s.is_idle());
+    }
 }
