@@ -8,8 +8,10 @@
 //! One server thread and one client thread. The server serves whichever
 //! mode the client selects (raw echo, raw stream sink, or a Tern endpoint),
 //! so only two threads ever poll and both sides use the same idle strategy.
-//! Latency: 32 B requests echoed, one at a time, Tern and raw alternating in
-//! rounds so that load changes on the machine hit both alike. Goodput:
+//! Latency: 32 B requests echoed, one at a time, by raw UDP (plain
+//! `send_to`/`recv_from`), by raw UDP through Tern's `UdpTransport`, and by
+//! Tern, alternating in rounds so that load changes on the machine hit all
+//! alike. Goodput:
 //! 1 MiB requests (empty responses, up to 8 outstanding) for Tern; for raw
 //! UDP, a stream of datagrams of the same size sent with `sendmmsg` and
 //! counted with `recvmmsg`. The last line is `udp_p50_ratio=X.XX` (Tern p50
@@ -295,8 +297,8 @@ fn raw_latency(
     Ok(())
 }
 
-/// Like `raw_latency`, through the batched transport Tern itself uses
-/// (`sendmmsg`/`recvmmsg`), without the Tern protocol.
+/// Like `raw_latency`, through the transport Tern itself uses
+/// (`UdpTransport`), without the Tern protocol.
 fn mmsg_latency(
     addr: SocketAddrV4,
     size: usize,
@@ -559,7 +561,7 @@ fn main() -> Result<()> {
     );
     println!("  raw udp echo : p50 {raw50:8.2} us   p99 {raw99:8.2} us");
     println!(
-        "  raw udp mmsg : p50 {:8.2} us   p99 {:8.2} us   (sendmmsg/recvmmsg, the calls Tern's udp transport makes)",
+        "  raw udp xport: p50 {:8.2} us   p99 {:8.2} us   (through UdpTransport, without the Tern protocol)",
         percentile(&mmsg_ns, 0.5),
         percentile(&mmsg_ns, 0.99)
     );

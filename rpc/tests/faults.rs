@@ -86,3 +86,52 @@ fn hundred_thousand_rpcs_under_drop_duplication_and_reordering() {
         report.stats
     );
 }
+
+#[test]
+fn delayed_datagrams_and_multi_packet_messages_survive() {
+    // Delays longer than the retransmission timeout make the client resend
+    // while the originals are still on their way: both copies arrive, and
+    // the request still runs once.
+    let config = EndpointConfig {
+        retransmit_timeout: Duration::from_millis(2),
+        max_retransmits: 1_000,
+        ..Default::default()
+    };
+    let server = EchoServer::start(config.clone());
+    let faults = FaultConfig {
+        delay_probability: 0.2,
+        delay: Duration::from_millis(5),
+        drop: 0.01,
+        seed: 99,
+        direction: FaultDirection::Both,
+        ..Default::default()
+    };
+    let transport = FaultInjector::new(UdpTransport::bind(loopback()).unwrap(), faults);
+    let mut ep = Endpoint::new(transport, config);
+    let sessions = connect_all(&mut ep, server.addr, 2);
+    let total = 400u64;
+    let body = |tag: u64| {
+        let mut p = tag.to_le_bytes().to_vec();
+        p.extend_from_slice(&pattern(
+            if tag.is_multiple_of(4) { 100_000 } else { 10 },
+            tag,
+        ));
+        p
+    };
+    run_closed_loop(
+        &mut ep,
+        &sessions,
+        total,
+        Duration::from_secs(300),
+        |tag| (COUNTED, body(tag)),
+        |tag, resp| {
+            let mut expect = body(tag);
+            expect.reverse();
+            assert!(resp.payload == expect, "wrong payload for tag {tag}");
+        },
+    );
+    assert!(ep.transport().stats().delayed > 100);
+    let report = server.stop();
+    assert_eq!(report.executions.len() as u64, total);
+    assert!(report.executions.values().all(|&n| n == 1));
+}
