@@ -232,3 +232,77 @@ fn shutdown_with_suspended_and_queued_requests_returns() {
     let (o, _) = rt.invoke_blocking(hash, b"10");
     assert_eq!(o, Outcome::Ok);
 }
+
+#[test]
+fn many_jobs_with_mixed_deadlines_all_complete_correctly() {
+    let rt = Arc::new(
+        Runtime::new(RuntimeConfig {
+            cache_dir: None,
+            ..RuntimeConfig::default()
+        })
+        .unwrap(),
+    );
+    let limits = FunctionLimits {
+        max_exec: Duration::from_secs(100),
+        ..FunctionLimits::default()
+    };
+    let hash = rt.register("hash", &wasm_path("hash"), limits).unwrap();
+    let fib = rt
+        .register("fibonacci", &wasm_path("fibonacci"), limits)
+        .unwrap();
+    let (_, hash_2000) = rt.invoke_blocking(hash, b"2000");
+    let pool = WorkerPool::start(
+        rt.clone(),
+        WorkerPoolConfig {
+            workers: 2,
+            local_queue: LocalQueue::Edf,
+            ..WorkerPoolConfig::default()
+        },
+    )
+    .unwrap();
+    let fibs = [
+        0u64, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 987, 1597, 2584, 4181,
+    ];
+    let mut want = std::collections::HashMap::new();
+    // Deadlines scrambled so that many arrivals preempt a running hash.
+    for id in 0..300u64 {
+        let deadline = Duration::from_micros(1_000 + (id * 7919) % 50_000);
+        let (j, out) = if id % 5 == 0 {
+            (job(id, hash, "2000", deadline), hash_2000.clone())
+        } else {
+            let n = id % 20;
+            (
+                job(id, fib, &n.to_string(), deadline),
+                format!("{}\n", fibs[n as usize]).into_bytes(),
+            )
+        };
+        let worker = (id % 2) as usize;
+        let mut j = j;
+        loop {
+            match pool.submit(worker, j) {
+                Ok(()) => break,
+                Err(back) => {
+                    j = back;
+                    std::thread::yield_now();
+                }
+            }
+        }
+        if id % 3 == 0 {
+            pool.preempt(worker);
+        }
+        want.insert(id, out);
+    }
+    let mut buf = Vec::new();
+    for _ in 0..300 {
+        let c = next(&pool, &mut buf);
+        assert_eq!(c.outcome, Outcome::Ok, "job {}", c.id);
+        assert_eq!(Some(&c.output), want.get(&c.id), "job {}", c.id);
+        want.remove(&c.id);
+    }
+    assert!(want.is_empty());
+    for w in 0..2 {
+        let s = pool.state(w).snapshot();
+        assert_eq!((s.queue_len, s.queued_work_ns), (0, 0), "worker {w}");
+    }
+    pool.shutdown();
+}
