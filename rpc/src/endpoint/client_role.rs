@@ -5,7 +5,7 @@ use std::net::SocketAddrV4;
 use std::time::{Duration, Instant};
 
 use super::event::{Event, Response, SessionId};
-use super::message_layout::{MAX_PACKETS, packet_range, packets_for};
+use super::message_layout::{MAX_PACKETS, packet_range, packets_for, place};
 use super::session::{ClientSide, ClientSlot, Role, Session};
 use super::tx_queue::PayloadRef;
 use super::{Core, SESSION_SLOTS, TERN_HEADER};
@@ -314,7 +314,7 @@ impl Core {
             slot.resp_buf = if pkts == 1 {
                 Vec::new()
             } else {
-                vec![0; total - PREAMBLE_LEN]
+                Vec::with_capacity(total - PREAMBLE_LEN)
             };
             // Response packet 0 means the server has the whole request.
             for i in 0..slot.req_pkts {
@@ -333,13 +333,12 @@ impl Core {
             if pkts == 1 {
                 slot.resp_buf = payload[PREAMBLE_LEN..].to_vec();
             } else {
-                slot.resp_buf[..payload.len() - PREAMBLE_LEN]
-                    .copy_from_slice(&payload[PREAMBLE_LEN..]);
+                place(&mut slot.resp_buf, 0, &payload[PREAMBLE_LEN..]);
             }
         } else {
             slot.in_flight -= 1;
             c.credits += 1;
-            slot.resp_buf[start - PREAMBLE_LEN..end - PREAMBLE_LEN].copy_from_slice(payload);
+            place(&mut slot.resp_buf, start - PREAMBLE_LEN, payload);
         }
         slot.last_progress = Some(now);
         slot.retries = 0;

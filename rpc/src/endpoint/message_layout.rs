@@ -23,6 +23,24 @@ pub(crate) fn packet_range(len: usize, chunk: usize, i: usize) -> (usize, usize)
     (start, (start + chunk).min(len))
 }
 
+/// Writes `bytes` at offset `start` of a message being reassembled in
+/// `buf` (allocated with the message's capacity, grown as packets arrive).
+/// In-order packets are appended without first zero-filling the buffer; a
+/// packet from further on zero-fills the gap, which earlier packets then
+/// overwrite.
+#[inline]
+pub(crate) fn place(buf: &mut Vec<u8>, start: usize, bytes: &[u8]) {
+    let end = start + bytes.len();
+    if buf.len() == start {
+        buf.extend_from_slice(bytes);
+    } else {
+        if buf.len() < end {
+            buf.resize(end, 0);
+        }
+        buf[start..end].copy_from_slice(bytes);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -35,5 +53,14 @@ mod tests {
         assert_eq!(packet_range(0, 100, 0), (0, 0));
         assert_eq!(packet_range(250, 100, 2), (200, 250));
         assert_eq!(packet_range(250, 100, 1), (100, 200));
+    }
+
+    #[test]
+    fn place_in_and_out_of_order() {
+        let mut b = Vec::with_capacity(10);
+        place(&mut b, 0, b"abc");
+        place(&mut b, 6, b"ghij");
+        place(&mut b, 3, b"def");
+        assert_eq!(b, b"abcdefghij");
     }
 }

@@ -4,7 +4,7 @@
 use std::net::SocketAddrV4;
 
 use super::event::{Event, RequestToken, Response};
-use super::message_layout::{MAX_PACKETS, packet_range, packets_for};
+use super::message_layout::{MAX_PACKETS, packet_range, packets_for, place};
 use super::session::{PeerKey, Role, ServerSlot, ServerState, Session};
 use super::tx_queue::{MAX_HEADER, PayloadRef};
 use super::{Core, SESSION_SLOTS, TERN_HEADER, req_after};
@@ -160,7 +160,11 @@ impl Core {
             } else {
                 slot.state = ServerState::Receiving;
                 slot.req_got.reset(pkts);
-                slot.req_buf = if pkts > 1 { vec![0; len] } else { Vec::new() };
+                slot.req_buf = if pkts > 1 {
+                    Vec::with_capacity(len)
+                } else {
+                    Vec::new()
+                };
             }
         } else if slot.req_len != len || slot.req_type != hdr.req_type {
             self.stats.malformed_dropped += 1;
@@ -171,7 +175,7 @@ impl Core {
             ServerState::Receiving => {
                 if slot.req_got.insert(pkt) {
                     if pkts > 1 {
-                        slot.req_buf[start..end].copy_from_slice(payload);
+                        place(&mut slot.req_buf, start, payload);
                     }
                 } else {
                     self.stats.duplicates_suppressed += 1;
