@@ -38,7 +38,7 @@ use crate::error::LoadgenError;
 use crate::mix::Mix;
 use crate::report::RunReport;
 use crate::route_stats::{ERROR_OTHER, RouteStats};
-use crate::transport_choice::{ServerUrl, open_transport};
+use crate::transport_choice::{Scheme, ServerUrl, open_transport};
 
 /// When the next arrival is closer than this (ns), an idle loop spins
 /// instead of possibly parking, so the send is not delayed by a park.
@@ -119,6 +119,9 @@ impl RunConfig {
         }
         if self.threads == 0 || self.threads > 64 {
             return bad("--threads must be 1..=64");
+        }
+        if self.server.scheme == Scheme::Dpdk && self.threads != 1 {
+            return bad("dpdk:// opens one DPDK queue per process: use --threads 1");
         }
         if self.sessions < self.threads || self.sessions > 4096 {
             return bad("--sessions must be at least --threads and at most 4096");
