@@ -251,3 +251,22 @@ fn unknown_function_and_full_inbox_are_rejected_cleanly() {
     );
     pool.shutdown();
 }
+
+#[test]
+fn exhausted_sandbox_pool_is_rejected_not_a_crash() {
+    let rt = Runtime::new(RuntimeConfig {
+        cache_dir: None,
+        max_instances: 2,
+        ..RuntimeConfig::default()
+    })
+    .unwrap();
+    let f = rt
+        .register("noop", &wasm_path("noop"), FunctionLimits::default())
+        .unwrap();
+    let held: Vec<_> = (0..2)
+        .map(|_| rt.instantiate_resident(f).unwrap())
+        .collect();
+    assert_eq!(rt.invoke_blocking(f, b"").0, Outcome::Rejected);
+    drop(held);
+    assert_eq!(rt.invoke_blocking(f, b"").0, Outcome::Ok);
+}
