@@ -486,6 +486,7 @@ fn main() -> Result<()> {
         return pingpong_dpdk::main();
     }
     let args = Args::parse();
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let shared = Arc::new(Shared {
         mode: AtomicU8::new(MODE_IDLE),
         sink_bytes: AtomicU64::new(0),
@@ -523,7 +524,7 @@ fn main() -> Result<()> {
         args.idle,
         args.pin,
         args.max_datagram,
-        std::thread::available_parallelism().map_or(0, |n| n.get())
+        cpus
     );
     // Latency, alternating rounds.
     let per_round = args.samples.div_ceil(args.rounds.max(1));
