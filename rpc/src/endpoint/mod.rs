@@ -229,8 +229,11 @@ impl<T: Transport> Endpoint<T> {
         self.core.send_request(s, req_type, payload, tag)
     }
 
-    /// Client role: closes session `s` and tells the server. Outstanding
-    /// requests are abandoned without events. Unknown ids are ignored.
+    /// Closes session `s`. A connected client session tells the server (a
+    /// reset), whose endpoint then reports [`Event::SessionReset`]; a
+    /// server session is dropped silently and the client learns of it with
+    /// its next packet. Outstanding requests are abandoned without events,
+    /// and tokens of the session become stale. Unknown ids are ignored.
     pub fn close(&mut self, s: SessionId) {
         self.core.close(s)
     }
