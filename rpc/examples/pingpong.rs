@@ -520,11 +520,7 @@ fn main() -> Result<()> {
 
     println!(
         "tern-rpc pingpong: transport {}, idle {}, pinned {}, max datagram {} B, {} CPUs",
-        args.transport,
-        args.idle,
-        args.pin,
-        args.max_datagram,
-        cpus
+        args.transport, args.idle, args.pin, args.max_datagram, cpus
     );
     // Latency, alternating rounds.
     let per_round = args.samples.div_ceil(args.rounds.max(1));
