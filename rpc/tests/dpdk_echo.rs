@@ -27,10 +27,19 @@ const QUIT: u16 = 9;
 const LIMIT: Duration = Duration::from_secs(120);
 
 fn dpdk_transport() -> DpdkTransport {
+    dpdk_transports(1).pop().expect("one queue")
+}
+
+/// The port of the child's settings with `queues` queue pairs (queue `i`
+/// on UDP port PORT + i), once its link is up.
+fn dpdk_transports(queues: u16) -> Vec<DpdkTransport> {
     let ip: Ipv4Addr = child_var("IP").parse().expect("IP");
-    let config = DpdkConfig::new(&child_var("EAL"), &child_var("PORT"), ip, PORT);
-    let t = DpdkTransport::open_single(&config).expect("open DPDK port");
+    let mut config = DpdkConfig::new(&child_var("EAL"), &child_var("PORT"), ip, PORT);
+    config.queues = queues;
+    let ts = DpdkTransport::open(&config).expect("open DPDK port");
+    assert_eq!(ts.len(), queues as usize);
     eprintln!("{}: port open", child_role().unwrap_or_default());
+    let t = &ts[0];
     let deadline = Instant::now() + Duration::from_secs(20);
     while !t.link_up() {
         assert!(
@@ -40,7 +49,7 @@ fn dpdk_transport() -> DpdkTransport {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    t
+    ts
 }
 
 fn kernel_transport(port: u16) -> UdpTransport {
@@ -103,8 +112,8 @@ fn pattern(len: usize, seed: u8) -> Vec<u8> {
 
 /// Echoes 32 B, 64 KiB and 1 MiB, then 200 small calls, checking every
 /// byte, then sends QUIT.
-fn call<T: Transport>(transport: T) {
-    let server = SocketAddrV4::new(child_var("PEER").parse().expect("PEER"), PORT);
+fn call<T: Transport>(transport: T, server_port: u16) {
+    let server = SocketAddrV4::new(child_var("PEER").parse().expect("PEER"), server_port);
     let mut client = Client::connect_with(
         transport,
         server,
@@ -140,12 +149,28 @@ fn call<T: Transport>(transport: T) {
     );
 }
 
+/// Runs `body(queue, transport)` on one thread per transport and waits for
+/// all (a panic on any thread fails the child).
+fn on_threads(ts: Vec<DpdkTransport>, body: fn(usize, DpdkTransport)) {
+    let threads: Vec<_> = ts
+        .into_iter()
+        .enumerate()
+        .map(|(q, t)| std::thread::spawn(move || body(q, t)))
+        .collect();
+    for t in threads {
+        t.join().expect("endpoint thread panicked");
+    }
+}
+
 fn run_child(role: &str) {
     match role {
         "dpdk-server" => serve(dpdk_transport()),
         "kernel-server" => serve(kernel_transport(PORT)),
-        "dpdk-client" => call(dpdk_transport()),
-        "kernel-client" => call(kernel_transport(0)),
+        "dpdk-client" => call(dpdk_transport(), PORT),
+        "kernel-client" => call(kernel_transport(0), PORT),
+        // One endpoint thread per queue pair, each on its own UDP port.
+        "dpdk-server-2q" => on_threads(dpdk_transports(2), |_, t| serve(t)),
+        "dpdk-client-2q" => on_threads(dpdk_transports(2), |q, t| call(t, PORT + q as u16)),
         other => panic!("unknown role {other}"),
     }
 }
@@ -159,7 +184,7 @@ fn scenario(
 ) {
     let mut s = Child::spawn(test, server.0, server.1, &server.2);
     s.wait_for_output(
-        if server.0 == "dpdk-server" {
+        if server.0.starts_with("dpdk-server") {
             "port open"
         } else {
             "listening"
@@ -168,10 +193,13 @@ fn scenario(
     );
     let c = Child::spawn(test, client.0, client.1, &client.2);
     let out = c.wait(LIMIT);
-    assert!(
-        out.contains("echo of 1048576 B intact") && out.contains("all echoes intact"),
+    let threads = if client.0.ends_with("-2q") { 2 } else { 1 };
+    assert_eq!(
+        out.matches("echo of 1048576 B intact").count(),
+        threads,
         "{out}"
     );
+    assert_eq!(out.matches("all echoes intact").count(), threads, "{out}");
     let out = s.wait(LIMIT);
     assert!(out.contains("served"), "{out}");
 }
@@ -307,6 +335,39 @@ fn dpdk_client_calls_kernel_server() {
                 ("PORT", "net_af_xdp0".into()),
                 ("IP", Testbed::DPDK_IP_A.into()),
                 ("PEER", Testbed::KERNEL_IP_B.into()),
+            ],
+        ),
+    );
+}
+
+#[test]
+fn memif_two_queues_two_endpoint_threads() {
+    if let Some(role) = child_role() {
+        return run_child(&role);
+    }
+    require_root();
+    let _one = serial();
+    let sock = memif_socket("rpc2q");
+    let vdev = |role: &str| format!("net_memif0,role={role},socket={sock}");
+    scenario(
+        "memif_two_queues_two_endpoint_threads",
+        (
+            "dpdk-server-2q",
+            None,
+            vec![
+                ("EAL", eal_args(0, &vdev("server"))),
+                ("PORT", "net_memif0".into()),
+                ("IP", "10.88.0.1".into()),
+            ],
+        ),
+        (
+            "dpdk-client-2q",
+            None,
+            vec![
+                ("EAL", eal_args(1, &vdev("client"))),
+                ("PORT", "net_memif0".into()),
+                ("IP", "10.88.0.2".into()),
+                ("PEER", "10.88.0.1".into()),
             ],
         ),
     );

@@ -37,6 +37,12 @@ uint16_t tern_pktmbuf_tailroom(const struct rte_mbuf *m);
 const void *tern_pktmbuf_read(const struct rte_mbuf *m, uint32_t off, uint32_t len, void *buf);
 /* m->ol_flags */
 uint64_t tern_pktmbuf_ol_flags(const struct rte_mbuf *m);
+/*
+ * rte_flow rule: IPv4 packets to dst_ip (network byte order) with UDP
+ * destination port dst_port (host order) go to RX queue `queue`. Returns 0,
+ * or a negative errno with *why set to the PMD's explanation.
+ */
+int tern_flow_udp_to_queue(uint16_t port, uint32_t dst_ip_be, uint16_t dst_port, uint16_t queue, const char **why);
 /* rte_lcore_id */
 unsigned tern_lcore_id(void);
 /* rte_errno of the calling thread */

@@ -12,9 +12,14 @@
 //! Entries never expire but are overwritten by what the peer sends: every
 //! IPv4 frame and every ARP packet from a peer refreshes its entry, so a
 //! restarted peer with a new MAC is learnt from its first packet.
+//!
+//! The queues of one port share what they learn ([`SharedArp`]): an ARP
+//! reply may arrive on any queue, so a queue that misses in its own table
+//! looks in the shared one (a lock, on misses and changes only).
 
 use std::collections::{HashMap, VecDeque};
 use std::net::Ipv4Addr;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::mbuf::Mbuf;
@@ -27,9 +32,13 @@ struct HeldFrame {
     since: Instant,
 }
 
+/// What all queues of a port have learnt.
+pub(crate) type SharedArp = Arc<Mutex<HashMap<Ipv4Addr, MacAddr>>>;
+
 /// IPv4 → MAC cache plus frames held for unresolved peers.
 pub(crate) struct ArpTable {
     entries: HashMap<Ipv4Addr, MacAddr>,
+    shared: SharedArp,
     /// The last lookup, which is almost always the next one too.
     last: Option<(Ipv4Addr, MacAddr)>,
     held: VecDeque<HeldFrame>,
@@ -47,9 +56,10 @@ impl ArpTable {
     /// How long a frame is held before it is dropped.
     pub(crate) const GIVE_UP: Duration = Duration::from_secs(1);
 
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(shared: SharedArp) -> Self {
         ArpTable {
             entries: HashMap::new(),
+            shared,
             last: None,
             held: VecDeque::new(),
             asked: HashMap::new(),
@@ -64,7 +74,18 @@ impl ArpTable {
         {
             return Some(mac);
         }
-        let mac = *self.entries.get(&ip)?;
+        let mac = match self.entries.get(&ip) {
+            Some(&mac) => mac,
+            None => {
+                let mac = *self
+                    .shared
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get(&ip)?;
+                self.entries.insert(ip, mac);
+                mac
+            }
+        };
         self.last = Some((ip, mac));
         Some(mac)
     }
@@ -78,7 +99,14 @@ impl ArpTable {
         if self.last.is_some_and(|(i, m)| i == ip && m == mac) {
             return false;
         }
+        if self.entries.get(&ip) == Some(&mac) && !self.asked.contains_key(&ip) {
+            return false;
+        }
         self.entries.insert(ip, mac);
+        self.shared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(ip, mac);
         if self.last.is_some_and(|(i, _)| i == ip) {
             self.last = Some((ip, mac));
         }
@@ -132,7 +160,23 @@ impl ArpTable {
 
     /// Drops frames held past [`GIVE_UP`](Self::GIVE_UP) and appends to
     /// `ask` the addresses whose ARP request should be repeated now.
-    pub(crate) fn tick(&mut self, now: Instant, ask: &mut Vec<Ipv4Addr>) {
+    pub(crate) fn tick(&mut self, now: Instant, ask: &mut Vec<Ipv4Addr>, resolved: &mut Vec<Mbuf>) {
+        // Another queue of the port may have received the ARP reply.
+        let mut pending: Vec<Ipv4Addr> = self.held.iter().map(|h| h.ip).collect();
+        pending.dedup();
+        for ip in pending {
+            let known = self
+                .shared
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&ip)
+                .copied();
+            if let Some(mac) = known
+                && self.learn(ip, mac)
+            {
+                self.take_held(ip, mac, resolved);
+            }
+        }
         let before = self.held.len();
         self.held
             .retain(|h| now.duration_since(h.since) < Self::GIVE_UP);

@@ -242,10 +242,46 @@ fn configure(
         "rte_eth_macaddr_get",
         label,
     )?;
+    if queues > 1 {
+        steer(config, port_id, label)?;
+    }
     Ok((MacAddr(mac.addr_bytes), pools))
 }
 
 /// Largest UDP payload in one frame of IP MTU `mtu`.
 pub(crate) fn max_udp_payload(mtu: u16) -> usize {
     mtu as usize - Ipv4Packet::<&[u8]>::HEADER_LEN - UdpPacket::<&[u8]>::HEADER_LEN
+}
+
+/// With several queues: one `rte_flow` rule per queue sending its UDP port
+/// to it. `net_memif` needs none (its queue `i` is the peer's queue `i`).
+fn steer(config: &DpdkConfig, port_id: u16, label: &str) -> io::Result<()> {
+    if label.contains("memif") {
+        return Ok(());
+    }
+    let ip_be = u32::from_ne_bytes(config.local_ip.octets());
+    for q in 0..config.queues {
+        let mut why: *const c_char = std::ptr::null();
+        // SAFETY: the port is started; `why` is a valid out pointer that
+        // the call sets to a static or port-owned message on failure.
+        let rc = unsafe {
+            sys::tern_flow_udp_to_queue(port_id, ip_be, config.udp_port + q, q, &mut why)
+        };
+        if rc != 0 {
+            let reason = if why.is_null() {
+                strerror(rc)
+            } else {
+                // SAFETY: rte_flow error messages are NUL-terminated strings.
+                unsafe { CStr::from_ptr(why) }
+                    .to_string_lossy()
+                    .into_owned()
+            };
+            return Err(io::Error::other(format!(
+                "DPDK port {label} cannot steer UDP port {} to queue {q} with rte_flow ({reason}); \
+                 use one queue per port with this PMD",
+                config.udp_port + q
+            )));
+        }
+    }
+    Ok(())
 }

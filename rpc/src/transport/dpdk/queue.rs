@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use dpdk_sys as sys;
 
-use super::arp_table::ArpTable;
+use super::arp_table::{ArpTable, SharedArp};
 use super::mbuf::Mbuf;
 use super::port::{self, OpenPort};
 use super::{DpdkConfig, DpdkStats, eal};
@@ -75,9 +75,12 @@ impl DpdkTransport {
     /// returns one transport per queue: queue `i` listens on
     /// `config.local_ip : config.udp_port + i`.
     ///
-    /// With more than one queue the NIC must steer each UDP port to its
-    /// queue; this opens no flow rules, so use one queue per port unless the
-    /// PMD's RSS spreads sessions the way you need (see `rpc/DPDK.md`).
+    /// With more than one queue, each queue's UDP port is steered to it with
+    /// an `rte_flow` rule (IPv4 destination `local_ip`, UDP destination
+    /// `udp_port + i` → queue `i`; mlx5 and most hardware PMDs support
+    /// this). `net_memif` needs no rules: its queue `i` is the peer's queue
+    /// `i`. Other PMDs without `rte_flow` fail with an error naming the
+    /// reason. The queues share what they learn through ARP.
     /// Errors explain what is missing (EAL arguments, unknown port, memory).
     /// A port may be opened once per process.
     pub fn open(config: &DpdkConfig) -> io::Result<Vec<DpdkTransport>> {
@@ -105,6 +108,7 @@ impl DpdkTransport {
             pools,
         } = port::open(config)?;
         let frame_max = ETH + config.mtu as usize;
+        let shared_arp = SharedArp::default();
         Ok(pools
             .into_iter()
             .enumerate()
@@ -118,7 +122,7 @@ impl DpdkTransport {
                 max_datagram: port::max_udp_payload(config.mtu),
                 udp_checksum: config.udp_checksum,
                 ip_ident: 0,
-                arp: ArpTable::new(),
+                arp: ArpTable::new(shared_arp.clone()),
                 tx: Vec::with_capacity(BURST),
                 released: Vec::new(),
                 ask: Vec::new(),
@@ -284,19 +288,19 @@ impl DpdkTransport {
 
     /// Sends frames released by ARP resolution and repeats due ARP requests.
     fn service_arp(&mut self) {
+        if self.arp.has_held() {
+            let mut ask = std::mem::take(&mut self.ask);
+            self.arp.tick(Instant::now(), &mut ask, &mut self.released);
+            for ip in ask.drain(..) {
+                self.request_arp(ip);
+            }
+            self.ask = ask;
+        }
         if !self.released.is_empty() {
             for m in self.released.drain(..) {
                 self.tx.push(m.into_raw());
             }
             self.flush_tx();
-        }
-        if self.arp.has_held() {
-            let mut ask = std::mem::take(&mut self.ask);
-            self.arp.tick(Instant::now(), &mut ask);
-            for ip in ask.drain(..) {
-                self.request_arp(ip);
-            }
-            self.ask = ask;
         }
         self.stats.arp_held_dropped = self.arp.dropped;
     }
