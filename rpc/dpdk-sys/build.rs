@@ -30,7 +30,8 @@ fn missing_dpdk() -> ! {
          The `dpdk` feature of tern-rpc needs the DPDK development files (22.11 or newer):\n\
          \x20   Debian/Ubuntu: apt-get install libdpdk-dev pkg-config libclang-dev   (or run scripts/setup.sh)\n\
          \x20   DPDK built from source: set PKG_CONFIG_PATH to the directory holding libdpdk.pc\n\
-         Build without `--features tern-rpc/dpdk` to leave DPDK out.\n"
+         To leave DPDK out, build single packages without their `dpdk` feature\n\
+         (e.g. `cargo build -p tern-dispatcher`); `--workspace` builds dpdk-sys too.\n"
     );
 }
 
