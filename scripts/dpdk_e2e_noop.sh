@@ -35,7 +35,7 @@ pid=""
 cleanup() {
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid"; sleep 0.5; kill -KILL "$pid" 2>/dev/null || true; fi
   scripts/testbed.sh down >/dev/null
-  rm -rf "$bin"
+  rm -rf "$bin" /var/run/dpdk/ternnoop$$*
 }
 trap cleanup EXIT
 scripts/testbed.sh up
@@ -58,8 +58,8 @@ run() { # name listen-ip dispatcher-transport-args... -- loadgen-url
 echo "== kernel UDP (dispatcher 10.77.0.1, loadgen 10.77.0.2) =="
 run udp 10.77.0.1 --transport udp -- "udp://10.77.0.1:31850"
 echo "== DPDK net_af_xdp (dispatcher 10.77.0.11, loadgen 10.77.0.12) =="
-eal_d="-l 0 --no-huge --no-pci -m 512 --file-prefix=ternnoop$$d --vdev=net_af_xdp0,iface=veth-a"
-eal_l="-l+1+--no-huge+--no-pci+-m+512+--file-prefix=ternnoop$$l+--vdev=net_af_xdp0,iface=veth-b"
+eal_d="-l 0 --no-huge --no-pci --no-shconf -m 512 --file-prefix=ternnoop$$d --vdev=net_af_xdp0,iface=veth-a"
+eal_l="-l+1+--no-huge+--no-pci+--no-shconf+-m+512+--file-prefix=ternnoop$$l+--vdev=net_af_xdp0,iface=veth-b"
 run dpdk 10.77.0.11 --transport dpdk --dpdk-port net_af_xdp0 --dpdk-args "$eal_d" -- \
   "dpdk://10.77.0.11:31850?dev=net_af_xdp0&ip=10.77.0.12&eal=$eal_l"
 

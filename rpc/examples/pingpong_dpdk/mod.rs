@@ -508,7 +508,7 @@ fn orchestrate(args: &Args) -> Result<()> {
         let pid = std::process::id();
         let eal = |core: u32, side: &str, vdev: &str| {
             format!(
-                "-l {core} --no-huge --no-pci -m 512 --file-prefix=ternpp{pid}{side} --vdev={vdev}"
+                "-l {core} --no-huge --no-pci --no-shconf -m 512 --file-prefix=ternpp{pid}{side} --vdev={vdev}"
             )
         };
         let (testbed, ns, vdevs, dev, ips) = match pmd {
@@ -587,6 +587,10 @@ fn orchestrate(args: &Args) -> Result<()> {
             {
                 println!("{line}");
             }
+        }
+        for side in ["server", "client"] {
+            // Empty with --no-shconf, but still a directory per process.
+            let _ = fs::remove_dir_all(format!("/var/run/dpdk/ternpp{pid}{side}"));
         }
         ratios.push((
             pmd.to_string(),

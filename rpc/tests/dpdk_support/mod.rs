@@ -35,9 +35,19 @@ pub fn child_var(key: &str) -> String {
 
 /// One DPDK scenario at a time within a test binary: each scenario already
 /// keeps both cores busy with two polling processes.
-pub fn serial() -> MutexGuard<'static, ()> {
+pub fn serial() -> Serial {
     static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+    Serial(LOCK.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
+/// Holds the one-scenario-at-a-time lock; on drop (after the scenario's
+/// children are gone) removes their EAL runtime directories.
+pub struct Serial(#[allow(dead_code)] MutexGuard<'static, ()>);
+
+impl Drop for Serial {
+    fn drop(&mut self) {
+        remove_runtime_dirs();
+    }
 }
 
 /// Fails the test with a clear message unless running as root (network
@@ -58,9 +68,22 @@ pub fn eal_args(core: u32, vdev: &str) -> String {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     format!(
-        "-l {core} --no-huge --no-pci -m 512 --file-prefix=tern{}x{n} --vdev={vdev}",
+        "-l {core} --no-huge --no-pci --no-shconf -m 512 --file-prefix=tern{}x{n} --vdev={vdev}",
         std::process::id()
     )
+}
+
+/// Removes the (empty, thanks to `--no-shconf`) EAL runtime directories
+/// `/var/run/dpdk/tern<pid>x*` of this test process's children.
+pub fn remove_runtime_dirs() {
+    let mine = format!("tern{}x", std::process::id());
+    if let Ok(dir) = fs::read_dir("/var/run/dpdk") {
+        for e in dir.flatten() {
+            if e.file_name().to_string_lossy().starts_with(&mine) {
+                let _ = fs::remove_dir_all(e.path());
+            }
+        }
+    }
 }
 
 /// A memif socket name unique to this test process and `tag`.
