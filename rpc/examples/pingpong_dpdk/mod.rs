@@ -112,7 +112,11 @@ fn open(args: &Args, wait_link: bool) -> Result<DpdkTransport> {
     else {
         bail!("--role needs --dpdk-args, --dpdk-port and --local-ip");
     };
-    let t = DpdkTransport::open_single(&DpdkConfig::new(eal, port, ip, args.udp_port))?;
+    let mut config = DpdkConfig::new(eal, port, ip, args.udp_port);
+    // One poll thread per process, nothing spawned after: keep the EAL's
+    // pinning of it to its lcore (as a raw DPDK application would).
+    config.pin_thread = true;
+    let t = DpdkTransport::open_single(&config)?;
     let deadline = Instant::now() + Duration::from_secs(20);
     while wait_link && !t.link_up() {
         if Instant::now() > deadline {

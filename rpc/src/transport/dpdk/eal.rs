@@ -68,12 +68,19 @@ pub fn split_eal_args(args: &str) -> Vec<String> {
 /// initialisation. Costs what `rte_eal_init` costs: memory set-up, device
 /// probing, loading PMD drivers (tens to hundreds of milliseconds).
 ///
+/// The EAL pins the calling thread to its (first) lcore's CPU. With
+/// `pin_thread` false that is undone — the thread keeps the CPU set it had,
+/// and so do threads it spawns later (a dispatcher's workers must not all
+/// inherit one core). With `pin_thread` true the pinning stays, as in a
+/// plain DPDK application: right for a dedicated poll thread that spawns
+/// nothing afterwards (no migrations between cores).
+///
 /// Errors name the arguments and DPDK's reason (e.g. no hugepages: add
 /// `--no-huge -m 256`; a vdev's driver not found; not root).
-pub fn init(args: &[String]) -> io::Result<()> {
+pub fn init(args: &[String], pin_thread: bool) -> io::Result<()> {
     let mut eal = EAL.lock().unwrap_or_else(|e| e.into_inner());
     if eal.is_none() {
-        *eal = Some(init_once(args));
+        *eal = Some(init_once(args, pin_thread));
     }
     eal.as_ref()
         .expect("set above")
@@ -81,7 +88,7 @@ pub fn init(args: &[String]) -> io::Result<()> {
         .map_err(io::Error::other)
 }
 
-fn init_once(args: &[String]) -> Result<(), String> {
+fn init_once(args: &[String], pin_thread: bool) -> Result<(), String> {
     let mut owned = Vec::with_capacity(args.len() + 1);
     owned.push(CString::new("tern").expect("no NUL"));
     for a in args {
@@ -111,7 +118,7 @@ fn init_once(args: &[String]) -> Result<(), String> {
     // SAFETY: argv holds argc valid NUL-terminated strings that live for the
     // rest of the process; this runs at most once per process (guarded by EAL).
     let rc = unsafe { sys::rte_eal_init(argv.len() as c_int, argv.as_mut_ptr()) };
-    if saved {
+    if saved && !pin_thread {
         // SAFETY: cpus was filled by sched_getaffinity above.
         unsafe { libc::sched_setaffinity(0, size, cpus.as_ptr()) };
     }

@@ -66,6 +66,12 @@ pub struct DpdkConfig {
     /// Compute UDP checksums on send (default true). Received checksums are
     /// always checked when the sender set one.
     pub udp_checksum: bool,
+    /// Leave the calling thread pinned to the EAL's lcore (default false:
+    /// its CPU set is restored, so threads it spawns later are not all
+    /// pinned to one core). Set it for a dedicated poll thread that starts
+    /// no threads afterwards; see [`init_eal`]. Only the open that
+    /// initialises the EAL applies it.
+    pub pin_thread: bool,
 }
 
 impl DpdkConfig {
@@ -83,6 +89,7 @@ impl DpdkConfig {
             mbufs: 0,
             mtu: 1500,
             udp_checksum: true,
+            pin_thread: false,
         }
     }
 

@@ -93,7 +93,7 @@ fn check(rc: i32, what: &str, port: &str) -> io::Result<()> {
 /// `config` with `config.queues` queue pairs. Costs the EAL start-up (first
 /// time) plus the PMD's port start, milliseconds to a second.
 pub(crate) fn open(config: &DpdkConfig) -> io::Result<OpenPort> {
-    eal::init(&config.eal_args)?;
+    eal::init(&config.eal_args, config.pin_thread)?;
     let port_id = find_port(&config.port)?;
     let name = port_name(port_id);
     let label = format!("{port_id} ({name})");
