@@ -480,3 +480,44 @@ fn dpdk_server_drops_fragments_and_strays_and_keeps_serving() {
         .unwrap_or_else(|| panic!("no stats in the server output:\n{out}"));
     assert!(malformed >= 3, "{out}");
 }
+
+#[test]
+fn send_rejects_oversized_datagrams_and_holds_unresolved_ones() {
+    if let Some(role) = child_role() {
+        assert_eq!(role, "null-port");
+        // net_null: a real PMD whose TX takes and frees every frame.
+        let config = DpdkConfig::new(
+            &eal_args(0, "net_null0"),
+            "net_null0",
+            Ipv4Addr::new(10, 88, 0, 1),
+            PORT,
+        );
+        let mut t = DpdkTransport::open_single(&config).expect("open net_null0");
+        let peer = SocketAddrV4::new(Ipv4Addr::new(10, 88, 0, 2), PORT);
+        let big = vec![0u8; t.max_datagram() + 1];
+        let ok = vec![0u8; t.max_datagram()];
+        fn d(peer: SocketAddrV4, payload: &[u8]) -> TxDatagram<'_> {
+            TxDatagram {
+                peer,
+                header: &[],
+                payload,
+            }
+        }
+        let (big, ok) = (d(peer, &big), d(peer, &ok));
+        let err = t.send(&[big]).expect_err("oversized datagram");
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+        // The datagram before an oversized one is taken; the rest is not.
+        assert_eq!(t.send(&[ok, big, ok]).expect("send"), 1);
+        let s = t.stats().clone();
+        // The peer is unresolved: its frame is held, one ARP request went out.
+        assert_eq!((s.arp_held, s.arp_requests_sent), (1, 1), "{s:?}");
+        assert_eq!(t.resolved(*peer.ip()), None);
+        eprintln!("checked: {s:?}");
+        return;
+    }
+    require_root();
+    let _one = serial();
+    let test = "send_rejects_oversized_datagrams_and_holds_unresolved_ones";
+    let out = Child::spawn(test, "null-port", None, &[]).wait(LIMIT);
+    assert!(out.contains("checked:"), "{out}");
+}

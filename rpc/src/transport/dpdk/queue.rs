@@ -446,7 +446,16 @@ impl Transport for DpdkTransport {
             let mut out_of_mbufs = false;
             for (i, d) in chunk.iter().enumerate() {
                 if d.len() > self.max_datagram {
-                    self.flush_tx();
+                    // Report what went before it; the oversized one is the
+                    // error of the next call.
+                    let frames = self.tx.len();
+                    let sent = self.flush_tx();
+                    if sent < frames {
+                        return Ok(tx_index[sent]);
+                    }
+                    if done + i > 0 {
+                        return Ok(done + i);
+                    }
                     return Err(io::Error::new(
                         io::ErrorKind::InvalidInput,
                         format!(
