@@ -1,6 +1,6 @@
 //! The instrument's own limit: the highest rate loadgen sustains against a
 //! worker-less tern-rpc echo server on loopback while keeping the achieved
-//! rate at >= 99% of the offered rate.
+//! rate at >= 99% of the offered rate and its median send lag under 1 ms.
 //!
 //! ```sh
 //! cargo run --release -p tern-loadgen --example instrument_limit
@@ -52,9 +52,28 @@ struct Args {
     body: usize,
 }
 
+/// Median send lag of a run, µs.
+fn median_lag_us(r: &RunReport) -> f64 {
+    let lag = &r.stats.last().expect("a report has the all row").send_lag;
+    if lag.is_empty() {
+        0.0
+    } else {
+        lag.value_at_quantile(0.5) as f64 / 1e3
+    }
+}
+
+/// Kept up: achieved >= 99% of offered, nothing lost, and loadgen not
+/// systematically late. The achieved rate alone would pass a generator
+/// that runs a steady 300 ms behind its schedule (its backlog from the
+/// warm-up fills the window), so the median send lag must stay under
+/// 1 ms; its p99 is reported but not judged, since one scheduling hiccup
+/// of a shared machine moves it.
 fn sustained(r: &RunReport) -> bool {
     let a = r.all();
-    a.timeouts == 0 && a.failed == 0 && a.achieved_rps >= 0.99 * a.offered_rps
+    a.timeouts == 0
+        && a.failed == 0
+        && a.achieved_rps >= 0.99 * a.offered_rps
+        && median_lag_us(r) <= 1000.0
 }
 
 fn main() -> anyhow::Result<()> {
@@ -80,8 +99,8 @@ fn main() -> anyhow::Result<()> {
         args.duration
     );
     println!(
-        "{:>10} {:>10} {:>7} {:>9} {:>9} {:>9} {:>10} {:>5}",
-        "offered", "achieved", "ratio", "p50", "p99", "p99.9", "send-lag99", "ok?"
+        "{:>10} {:>10} {:>7} {:>9} {:>9} {:>9} {:>10} {:>10} {:>5}",
+        "offered", "achieved", "ratio", "p50", "p99", "p99.9", "send-lag50", "send-lag99", "ok?"
     );
     let try_rate = |rate: f64| -> anyhow::Result<bool> {
         let mut cfg = base.clone();
@@ -90,13 +109,14 @@ fn main() -> anyhow::Result<()> {
         let a = r.all();
         let ok = sustained(&r);
         println!(
-            "{:>10.0} {:>10.0} {:>7.3} {:>9} {:>9} {:>9} {:>10} {:>5}",
+            "{:>10.0} {:>10.0} {:>7.3} {:>9} {:>9} {:>9} {:>10} {:>10} {:>5}",
             a.offered_rps,
             a.achieved_rps,
             a.achieved_rps / a.offered_rps.max(1.0),
             fmt_us(a.p50_us),
             fmt_us(a.p99_us),
             fmt_us(a.p999_us),
+            fmt_us(median_lag_us(&r)),
             fmt_us(a.send_lag_p99_us),
             if ok { "yes" } else { "no" }
         );
