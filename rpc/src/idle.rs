@@ -3,13 +3,13 @@
 //! A poll loop calls [`IdleStrategy::reset`] after a round that found work
 //! and [`IdleStrategy::idle`] after one that found none. `Spin` keeps the
 //! core busy (lowest latency, for dedicated cores); `Adaptive` spins for a
-//! while, then yields, then parks for short intervals, so that when threads
+//! few microseconds, then yields, then parks for short intervals, so that when threads
 //! outnumber cores (this 2-core machine class) an idle loop gives its core
 //! away. A parked loop can be woken at once with [`std::thread::Thread::unpark`].
 
 use std::fmt;
 use std::str::FromStr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How a poll loop waits when a round found no work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -54,18 +54,27 @@ impl FromStr for IdleMode {
     }
 }
 
-/// Rounds of `spin_loop` before `Adaptive` starts yielding.
-const SPIN_ROUNDS: u32 = 2_000;
-/// Rounds of `yield_now` before `Adaptive` starts parking.
-const YIELD_ROUNDS: u32 = 200;
+/// How long `Adaptive` spins after its last busy round before yielding.
+///
+/// Bounded by time, not rounds: a poll round may cost a system call (a
+/// microsecond or more), and on Linux a thread woken by this one is often
+/// queued on this CPU (wake-affine placement), where it waits until this
+/// loop gives the core away. Measured on the 2-core VM: a spinning waker
+/// delays the thread it unparks by ~1 ms (the scheduler tick); a yielding
+/// one by ~5 µs. So the spin phase stays short.
+const SPIN_FOR: Duration = Duration::from_micros(10);
+/// How long `Adaptive` yields (after spinning) before it starts parking.
+const YIELD_FOR: Duration = Duration::from_micros(200);
 /// How long one park lasts at most.
 const PARK: Duration = Duration::from_micros(50);
 
-/// The state of one poll loop's idle strategy. Cheap: a counter.
+/// The state of one poll loop's idle strategy. Cheap: a mode and the time
+/// the current idle stretch began.
 #[derive(Debug, Clone)]
 pub struct IdleStrategy {
     mode: IdleMode,
-    idle_rounds: u32,
+    /// When the current run of idle rounds began; `None` after a busy round.
+    idle_since: Option<Instant>,
 }
 
 impl IdleStrategy {
@@ -73,7 +82,7 @@ impl IdleStrategy {
     pub fn new(mode: IdleMode) -> Self {
         IdleStrategy {
             mode,
-            idle_rounds: 0,
+            idle_since: None,
         }
     }
 
@@ -85,22 +94,24 @@ impl IdleStrategy {
     /// Call after a round that found work: the next idle round spins again.
     #[inline]
     pub fn reset(&mut self) {
-        self.idle_rounds = 0;
+        self.idle_since = None;
     }
 
     /// Call after a round that found no work. `Spin`: one spin hint
-    /// (nanoseconds). `Adaptive`: a spin hint for the first ~2,000 idle
-    /// rounds, then `thread::yield_now` for ~200, then
-    /// `thread::park_timeout(50 µs)` until [`reset`](Self::reset).
+    /// (nanoseconds). `Adaptive`: a spin hint for the first 10 µs of an idle
+    /// stretch, then `thread::yield_now` until 210 µs, then
+    /// `thread::park_timeout(50 µs)` until [`reset`](Self::reset). Each
+    /// adaptive round reads the monotonic clock once (~20 ns).
     #[inline]
     pub fn idle(&mut self) {
         match self.mode {
             IdleMode::Spin => std::hint::spin_loop(),
             IdleMode::Adaptive => {
-                self.idle_rounds = self.idle_rounds.saturating_add(1);
-                if self.idle_rounds <= SPIN_ROUNDS {
+                let now = Instant::now();
+                let idle_for = now.duration_since(*self.idle_since.get_or_insert(now));
+                if idle_for < SPIN_FOR {
                     std::hint::spin_loop();
-                } else if self.idle_rounds <= SPIN_ROUNDS + YIELD_ROUNDS {
+                } else if idle_for < SPIN_FOR + YIELD_FOR {
                     std::thread::yield_now();
                 } else {
                     std::thread::park_timeout(PARK);
@@ -136,13 +147,14 @@ mod tests {
         // returns (park_timeout bounds each park anyway).
         let h = std::thread::spawn(|| {
             let mut s = IdleStrategy::new(IdleMode::Adaptive);
-            for _ in 0..(SPIN_ROUNDS + YIELD_ROUNDS + 10) {
+            let start = Instant::now();
+            while start.elapsed() < SPIN_FOR + YIELD_FOR + PARK * 4 {
                 s.idle();
             }
             s.reset();
-            s.idle_rounds
+            s.idle_since
         });
         h.thread().unpark();
-        assert_eq!(h.join().unwrap(), 0);
+        assert_eq!(h.join().unwrap(), None);
     }
 }
