@@ -82,6 +82,15 @@ fn long_running_request_is_kept_alive_by_probes() {
     );
     assert!(server.stats().duplicates_suppressed > 0);
     assert_eq!(client.stats().requests_failed, 0);
+    // "Still executing" answers keep the request alive but must not reset
+    // the backoff: probing every base timeout (1 ms) would send ~300 probes
+    // in these 300 ms; doubling up to 32 ms sends ~14. A slower machine
+    // only sends fewer.
+    assert!(
+        client.stats().retransmits <= 30,
+        "a request queued at a busy server was probed {} times in ~300 ms",
+        client.stats().retransmits
+    );
 }
 
 #[test]

@@ -166,6 +166,7 @@ impl Core {
         slot.in_flight = 0;
         slot.last_progress = None;
         slot.retries = 0;
+        slot.backoff_exp = 0;
         c.outstanding += 1;
         if !c.in_tx_queue {
             c.in_tx_queue = true;
@@ -255,12 +256,15 @@ impl Core {
             c.credits += fresh;
             slot.last_progress = Some(now);
             slot.retries = 0;
+            slot.backoff_exp = 0;
             if !c.in_tx_queue && c.slots.iter().any(ClientSlot::has_new_packet) {
                 c.in_tx_queue = true;
                 self.pending.push_back(num);
             }
         } else if first + count == slot.req_pkts && slot.resp_len.is_none() {
-            // "Still executing" answer to a probe: the server is alive.
+            // "Still executing" answer to a probe: the server is alive, so
+            // do not give up, but keep the backoff growing: the request is
+            // queued, and probing it every base timeout floods a busy server.
             slot.last_progress = Some(now);
             slot.retries = 0;
         } else {
@@ -342,6 +346,7 @@ impl Core {
         }
         slot.last_progress = Some(now);
         slot.retries = 0;
+        slot.backoff_exp = 0;
         if slot.resp_got.is_full() {
             let pre = PreambleRepr::parse(&slot.preamble).unwrap_or(PreambleRepr {
                 status: crate::Status::Internal,
@@ -460,10 +465,11 @@ impl Core {
                 let Some(last) = slot.last_progress else {
                     continue;
                 };
-                if !slot.busy || now.duration_since(last) < backoff(rto, slot.retries) {
+                if !slot.busy || now.duration_since(last) < backoff(rto, slot.backoff_exp) {
                     continue;
                 }
                 slot.retries += 1;
+                slot.backoff_exp += 1;
                 if slot.retries > max_retries {
                     slot.busy = false;
                     slot.req = Vec::new();
@@ -537,7 +543,7 @@ impl Core {
     }
 }
 
-/// The retransmission timeout after `retries` unanswered rounds: doubles
+/// The retransmission timeout after `retries` rounds without progress: doubles
 /// each round up to 32 times the base, so a peer that stalls for a while
 /// (a descheduled thread on a loaded machine) is not given up on too soon.
 fn backoff(rto: Duration, retries: u32) -> Duration {

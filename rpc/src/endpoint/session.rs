@@ -47,8 +47,15 @@ pub(crate) struct ClientSlot {
     pub in_flight: usize,
     /// Last time this request made progress (or was retransmitted).
     pub last_progress: Option<Instant>,
-    /// Retransmission rounds since the last progress.
+    /// Retransmission rounds since the server last showed it is alive
+    /// (progress or a "still executing" answer); past `max_retransmits`
+    /// the request fails.
     pub retries: u32,
+    /// Exponent of the retransmission backoff: rounds since the last real
+    /// progress. A "still executing" answer does not reset it, so a request
+    /// queued at a busy server is probed ever less often instead of once
+    /// per base timeout.
+    pub backoff_exp: u32,
 }
 
 impl ClientSlot {
