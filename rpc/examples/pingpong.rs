@@ -330,8 +330,10 @@ fn mmsg_latency(
     Ok(())
 }
 
-fn tern_latency(
-    ep: &mut Endpoint<Box<dyn Transport>>,
+/// Times `n` Tern round trips of `size`-byte echoes, one at a time, into
+/// `out` (ns). Shared by the kernel-UDP and DPDK modes.
+fn tern_latency<T: Transport>(
+    ep: &mut Endpoint<T>,
     s: tern_rpc::SessionId,
     size: usize,
     n: usize,

@@ -32,6 +32,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+
+use super::{percentile, tern_latency};
 use clap::Parser;
 use tern_rpc::transport::dpdk::{DpdkConfig, DpdkTransport};
 use tern_rpc::transport::{RxBatch, Transport, TxDatagram};
@@ -39,7 +41,6 @@ use tern_rpc::{Endpoint, EndpointConfig, Event, IdleMode, IdleStrategy, Response
 
 /// First byte of a raw echo datagram.
 const RAW: u8 = 0;
-const ECHO: u16 = 1;
 const QUIT: u16 = 9;
 
 /// Whether the command line asks for `--transport dpdk`.
@@ -209,13 +210,6 @@ fn server(args: &Args) -> Result<()> {
     bail!("server: no QUIT within 600 s")
 }
 
-fn percentile(sorted: &[u64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize] as f64 / 1000.0
-}
-
 fn raw_round(
     t: &mut dyn Transport,
     peer: SocketAddrV4,
@@ -258,48 +252,6 @@ fn raw_round(
                 }
             }
         }
-    }
-    Ok(())
-}
-
-fn tern_round(
-    ep: &mut Endpoint<DpdkTransport>,
-    s: tern_rpc::SessionId,
-    args: &Args,
-    n: usize,
-    out: &mut Vec<u64>,
-) -> Result<()> {
-    let mut events = Vec::new();
-    let mut idle = IdleStrategy::new(args.idle);
-    let msg = vec![0xabu8; args.size];
-    for i in 0..n {
-        let t0 = Instant::now();
-        ep.send_request(s, ECHO, msg.clone(), i as u64)?;
-        let deadline = t0 + Duration::from_secs(5);
-        loop {
-            let k = ep.poll(&mut events);
-            let mut answered = false;
-            for e in events.drain(..) {
-                match e {
-                    Event::Response { response, .. } if response.payload.len() == args.size => {
-                        answered = true
-                    }
-                    other => bail!("unexpected event {other:?}"),
-                }
-            }
-            if answered {
-                break;
-            }
-            if k > 0 || ep.did_work() {
-                idle.reset();
-            } else {
-                if Instant::now() > deadline {
-                    bail!("tern round trip timed out");
-                }
-                idle.idle();
-            }
-        }
-        out.push(t0.elapsed().as_nanos() as u64);
     }
     Ok(())
 }
@@ -349,8 +301,8 @@ fn client(args: &Args) -> Result<()> {
             &mut rx,
             &mut raw_ns,
         )?;
-        tern_round(&mut ep, s, args, warm, &mut scratch)?;
-        tern_round(&mut ep, s, args, per_round, &mut tern_ns)?;
+        tern_latency(&mut ep, s, args.size, warm, args.idle, &mut scratch)?;
+        tern_latency(&mut ep, s, args.size, per_round, args.idle, &mut tern_ns)?;
     }
     raw_ns.sort_unstable();
     tern_ns.sort_unstable();
