@@ -359,10 +359,7 @@ impl Core {
                 exec_ns: pre.exec_ns,
                 payload: std::mem::take(&mut slot.resp_buf),
             };
-            slot.busy = false;
-            slot.req = Vec::new();
-            c.credits += slot.in_flight;
-            slot.in_flight = 0;
+            c.credits += slot.release();
             c.outstanding -= 1;
             self.stats.responses_received += 1;
             events.push(Event::Response {
@@ -471,11 +468,7 @@ impl Core {
                 slot.retries += 1;
                 slot.backoff_exp += 1;
                 if slot.retries > max_retries {
-                    slot.busy = false;
-                    slot.req = Vec::new();
-                    slot.resp_buf = Vec::new();
-                    c.credits += slot.in_flight;
-                    slot.in_flight = 0;
+                    c.credits += slot.release();
                     c.outstanding -= 1;
                     self.stats.requests_failed += 1;
                     events.push(Event::RequestFailed {

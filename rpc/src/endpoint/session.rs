@@ -65,6 +65,15 @@ impl ClientSlot {
             && (self.req_next < self.req_pkts
                 || (self.resp_len.is_some() && self.rfr_next < self.resp_pkts))
     }
+
+    /// Frees the slot when its request ends (answered or given up): drops
+    /// its buffers and returns the credits its unanswered packets held.
+    pub fn release(&mut self) -> usize {
+        self.busy = false;
+        self.req = Vec::new();
+        self.resp_buf = Vec::new();
+        std::mem::take(&mut self.in_flight)
+    }
 }
 
 /// State of a server-side request slot.
