@@ -14,6 +14,31 @@ use tern_worker::{
 
 const BOUND: Duration = Duration::from_secs(120);
 
+/// A runtime (no disk cache) with `hash` and `fibonacci` registered under a
+/// 100 s time limit, so only the tests' own deadlines matter.
+fn runtime_with_hash_and_fib() -> (
+    Arc<Runtime>,
+    tern_worker::FunctionId,
+    tern_worker::FunctionId,
+) {
+    let rt = Arc::new(
+        Runtime::new(RuntimeConfig {
+            cache_dir: None,
+            ..RuntimeConfig::default()
+        })
+        .unwrap(),
+    );
+    let limits = FunctionLimits {
+        max_exec: Duration::from_secs(100),
+        ..FunctionLimits::default()
+    };
+    let hash = rt.register("hash", &wasm_path("hash"), limits).unwrap();
+    let fib = rt
+        .register("fibonacci", &wasm_path("fibonacci"), limits)
+        .unwrap();
+    (rt, hash, fib)
+}
+
 fn job(id: u64, function: tern_worker::FunctionId, body: &str, deadline_in: Duration) -> Job {
     let now = clock::now_ns();
     Job {
@@ -47,21 +72,7 @@ fn wait_running(pool: &WorkerPool, deadline_ns: u64) {
 
 #[test]
 fn short_earlier_deadline_request_preempts_a_long_one() {
-    let rt = Arc::new(
-        Runtime::new(RuntimeConfig {
-            cache_dir: None,
-            ..RuntimeConfig::default()
-        })
-        .unwrap(),
-    );
-    let limits = FunctionLimits {
-        max_exec: Duration::from_secs(100),
-        ..FunctionLimits::default()
-    };
-    let hash = rt.register("hash", &wasm_path("hash"), limits).unwrap();
-    let fib = rt
-        .register("fibonacci", &wasm_path("fibonacci"), limits)
-        .unwrap();
+    let (rt, hash, fib) = runtime_with_hash_and_fib();
     // ~1.5 s of work by hash's calibration: long enough that the short job
     // arrives while it runs, even on a loaded box.
     let long_body = "1500000";
@@ -112,21 +123,7 @@ fn short_earlier_deadline_request_preempts_a_long_one() {
 
 #[test]
 fn fifo_worker_does_not_preempt() {
-    let rt = Arc::new(
-        Runtime::new(RuntimeConfig {
-            cache_dir: None,
-            ..RuntimeConfig::default()
-        })
-        .unwrap(),
-    );
-    let limits = FunctionLimits {
-        max_exec: Duration::from_secs(100),
-        ..FunctionLimits::default()
-    };
-    let hash = rt.register("hash", &wasm_path("hash"), limits).unwrap();
-    let fib = rt
-        .register("fibonacci", &wasm_path("fibonacci"), limits)
-        .unwrap();
+    let (rt, hash, fib) = runtime_with_hash_and_fib();
     let pool = WorkerPool::start(
         rt.clone(),
         WorkerPoolConfig {
@@ -150,21 +147,7 @@ fn fifo_worker_does_not_preempt() {
 
 #[test]
 fn edf_worker_runs_queued_jobs_by_deadline() {
-    let rt = Arc::new(
-        Runtime::new(RuntimeConfig {
-            cache_dir: None,
-            ..RuntimeConfig::default()
-        })
-        .unwrap(),
-    );
-    let limits = FunctionLimits {
-        max_exec: Duration::from_secs(100),
-        ..FunctionLimits::default()
-    };
-    let hash = rt.register("hash", &wasm_path("hash"), limits).unwrap();
-    let fib = rt
-        .register("fibonacci", &wasm_path("fibonacci"), limits)
-        .unwrap();
+    let (rt, hash, fib) = runtime_with_hash_and_fib();
     let pool = WorkerPool::start(
         rt.clone(),
         WorkerPoolConfig {
@@ -235,21 +218,7 @@ fn shutdown_with_suspended_and_queued_requests_returns() {
 
 #[test]
 fn many_jobs_with_mixed_deadlines_all_complete_correctly() {
-    let rt = Arc::new(
-        Runtime::new(RuntimeConfig {
-            cache_dir: None,
-            ..RuntimeConfig::default()
-        })
-        .unwrap(),
-    );
-    let limits = FunctionLimits {
-        max_exec: Duration::from_secs(100),
-        ..FunctionLimits::default()
-    };
-    let hash = rt.register("hash", &wasm_path("hash"), limits).unwrap();
-    let fib = rt
-        .register("fibonacci", &wasm_path("fibonacci"), limits)
-        .unwrap();
+    let (rt, hash, fib) = runtime_with_hash_and_fib();
     let (_, hash_2000) = rt.invoke_blocking(hash, b"2000");
     let pool = WorkerPool::start(
         rt.clone(),
