@@ -1,7 +1,7 @@
 //! `dispatcher`: serves the functions of a spec file over RPC (see
 //! `dispatcher --help` and dispatcher/README.md).
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -18,6 +18,9 @@ fn main() -> ExitCode {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only help a human at a terminal; in a log file or a
+        // pipe they are noise that breaks grep.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     match serve(&args) {
         Ok(()) => ExitCode::SUCCESS,

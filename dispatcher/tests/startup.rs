@@ -107,6 +107,8 @@ fn busy_polling_threads_beyond_cores_warn() {
     let (ok, _, err) = d.stop();
     assert!(ok, "{err}");
     assert!(err.contains("busy-polling threads"), "{err}");
+    // stderr is a pipe here, not a terminal: the log carries no colour codes.
+    assert!(err.contains("WARN") && !err.contains('\x1b'), "{err:?}");
 }
 
 #[test]
