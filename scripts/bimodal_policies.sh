@@ -35,6 +35,7 @@ prio=()
 scripts/setup.sh
 functions/build.sh
 cargo build --release -p tern-dispatcher -p tern-loadgen
+. scripts/release_dir.sh
 
 mkdir -p "$OUT"
 cmds="$OUT/commands.txt"
@@ -59,7 +60,7 @@ stop_dispatcher() {
 trap 'stop_dispatcher; rm -f "$log"' EXIT
 
 for policy in $POLICIES; do
-  dcmd=("${prio[@]}" target/release/dispatcher --spec "$SPEC" --policy "$policy" --workers "$WORKERS"
+  dcmd=("${prio[@]}" "$RELEASE_DIR"/dispatcher --spec "$SPEC" --policy "$policy" --workers "$WORKERS"
         --listen 127.0.0.1:0 --idle adaptive)
   "${dcmd[@]}" >"$log" 2>&1 &
   pid=$!
@@ -71,7 +72,7 @@ for policy in $POLICIES; do
     sleep 0.1
   done
   [ -n "$url" ] || { echo "dispatcher ($policy) did not start" >&2; exit 1; }
-  lcmd=("${prio[@]}" target/release/loadgen sweep --server "$url" --spec "$SPEC"
+  lcmd=("${prio[@]}" "$RELEASE_DIR"/loadgen sweep --server "$url" --spec "$SPEC"
         --mix "$MIX" --body /short=10 --body /long=1000
         --rates "$RATES" --duration "$DURATION" --warmup 1 --seed "$SEED" --idle adaptive
         --stop-when-saturated --out "$OUT/$policy.csv")
@@ -88,7 +89,7 @@ done
 csvs=()
 for policy in $POLICIES; do csvs+=("$OUT/$policy.csv"); done
 title="bimodal (${MIX}), ${WORKERS} workers, $(nproc)-core machine, adaptive idle"
-target/release/loadgen plot "${csvs[@]}" -o "$OUT/plot.svg" --title "$title"
-target/release/loadgen plot "${csvs[@]}" -o "$OUT/plot.png" --title "$title"
-echo "target/release/loadgen plot ${csvs[*]} -o $OUT/plot.svg --title '$title'" >>"$cmds"
+"$RELEASE_DIR"/loadgen plot "${csvs[@]}" -o "$OUT/plot.svg" --title "$title"
+"$RELEASE_DIR"/loadgen plot "${csvs[@]}" -o "$OUT/plot.png" --title "$title"
+echo "$RELEASE_DIR/loadgen plot ${csvs[*]} -o $OUT/plot.svg --title '$title'" >>"$cmds"
 echo "wrote ${csvs[*]} $OUT/plot.svg $OUT/plot.png $cmds"

@@ -21,9 +21,10 @@ export TERN_NS_A=ternnoop$$a TERN_NS_B=ternnoop$$b
 scripts/setup.sh
 functions/build.sh
 cargo build --release -p tern-dispatcher -p tern-loadgen --features tern-dispatcher/dpdk,tern-loadgen/dpdk --bins
-# Private copies: other builds may replace target/release binaries meanwhile.
+. scripts/release_dir.sh
+# Private copies: other builds may replace the release binaries meanwhile.
 bin=$(mktemp -d -t tern-noop.XXXXXX)
-cp target/release/dispatcher target/release/loadgen "$bin/"
+cp "$RELEASE_DIR"/dispatcher "$RELEASE_DIR"/loadgen "$bin/"
 
 spec="$bin/noop.json"
 cat >"$spec" <<JSON

@@ -30,10 +30,11 @@ SPEC=functions/bimodal.json
 scripts/setup.sh
 functions/build.sh
 cargo build --release -p tern-dispatcher -p tern-loadgen
+. scripts/release_dir.sh
 
 mkdir -p "$OUT"
 log=$(mktemp -t tern-dispatcher.XXXXXX)
-target/release/dispatcher --spec "$SPEC" --policy "$POLICY" --workers "$WORKERS" \
+"$RELEASE_DIR"/dispatcher --spec "$SPEC" --policy "$POLICY" --workers "$WORKERS" \
   --listen 127.0.0.1:0 --idle adaptive >"$log" 2>&1 &
 pid=$!
 stop_dispatcher() {
@@ -64,9 +65,9 @@ done
 [ -n "$url" ] || { echo "quickstart: the dispatcher did not start within 60 s" >&2; exit 1; }
 echo "dispatcher ($POLICY, $WORKERS worker(s), adaptive idle) at $url"
 
-target/release/loadgen call --server "$url" --spec "$SPEC" --route /short 10
+"$RELEASE_DIR"/loadgen call --server "$url" --spec "$SPEC" --route /short 10
 
-target/release/loadgen sweep --server "$url" --spec "$SPEC" \
+"$RELEASE_DIR"/loadgen sweep --server "$url" --spec "$SPEC" \
   --mix "$MIX" --body /short=10 --body /long=1000 \
   --rates "$RATES" --duration "$DURATION" --warmup 1 --idle adaptive --stop-when-saturated \
   --out "$OUT/sweep.csv" --plot "$OUT/plot.svg"
