@@ -31,6 +31,8 @@
 mod client_role;
 pub mod config;
 pub mod event;
+mod handshake;
+mod loss_recovery;
 mod message_layout;
 mod packet_set;
 mod server_role;
@@ -51,7 +53,7 @@ use crate::error::RpcError;
 use crate::transport::{RxBatch, Transport};
 use crate::wire::tern::{HEADER_LEN, PacketKind, TernRepr};
 use session::SessionTable;
-use tx_queue::{PayloadRef, TxQueue};
+use tx_queue::TxQueue;
 
 /// An RPC endpoint over transport `T`, in the client role, the server role,
 /// or both. Owned and polled by one thread; nothing in it blocks.
@@ -257,23 +259,13 @@ impl<T: Transport> Endpoint<T> {
     /// messages.
     pub fn poll(&mut self, events: &mut Vec<Event>) -> usize {
         let before = events.len();
-        let core = &mut self.core;
-        core.did_work = false;
+        self.core.did_work = false;
         let now = Instant::now();
         // Requests queued since the last round leave before we receive, so
         // a fresh request costs no extra system call of latency.
-        if !core.pending.is_empty() {
-            core.pump_pending(now);
-        }
-        if !core.txq.is_empty()
-            && core
-                .txq
-                .flush(&mut self.transport, &core.sessions, &mut core.stats)
-                > 0
-        {
-            core.did_work = true;
-        }
+        self.transmit(now);
         let mut backlog = false;
+        let core = &mut self.core;
         match self.transport.recv(&mut self.rx) {
             Ok(n) => {
                 backlog = n == self.rx.capacity();
@@ -289,24 +281,19 @@ impl<T: Transport> Endpoint<T> {
             }
             Err(_) => core.stats.io_errors += 1,
         }
-        // Run the retransmission timers only when this thread has kept up:
-        // after a gap between polls (it was descheduled) or with more
-        // packets waiting, missing answers may simply be unread, and
-        // retransmitting then only adds load.
-        let kept_up = now.duration_since(core.last_poll) < core.scan_interval && !backlog;
-        core.last_poll = now;
-        if now >= core.next_scan {
-            // Defer at most once in a row, so that a loop that always polls
-            // slowly still retransmits.
-            if kept_up || core.scan_deferred {
-                core.scan_timers(now, events);
-                core.scan_deferred = false;
-            } else {
-                core.scan_deferred = true;
-            }
-            core.next_scan = now + core.scan_interval;
+        core.run_timers(now, backlog, events);
+        self.transmit(now);
+        events.len() - before
+    }
+
+    /// The transmit stage: puts new packets of queued sessions in flight as
+    /// credits allow, then hands the transmit queue to the transport.
+    /// Notes a round as busy when the transport took a packet.
+    fn transmit(&mut self, now: Instant) {
+        let core = &mut self.core;
+        if !core.pending.is_empty() {
+            core.pump_pending(now);
         }
-        core.pump_pending(now);
         if !core.txq.is_empty()
             && core
                 .txq
@@ -315,7 +302,6 @@ impl<T: Transport> Endpoint<T> {
         {
             core.did_work = true;
         }
-        events.len() - before
     }
 
     /// Whether the last [`poll`](Self::poll) moved any packet (sent or
@@ -353,27 +339,11 @@ impl Core {
         }
     }
 
-    /// Queues a header-only packet.
-    fn send_control(&mut self, peer: SocketAddrV4, hdr: TernRepr) {
-        self.txq.push(peer, &hdr.to_bytes(), PayloadRef::None);
-    }
-
     /// Answers a packet for a session we do not have with a reset naming
     /// the number it addressed.
     fn reject_unknown(&mut self, peer: SocketAddrV4, hdr: &TernRepr) {
         self.stats.unknown_session_dropped += 1;
-        self.stats.resets_sent += 1;
-        self.send_control(
-            peer,
-            TernRepr {
-                kind: PacketKind::Reset,
-                req_type: 0,
-                session: hdr.session,
-                pkt_num: 0,
-                req_num: 0,
-                msg_len: 0,
-            },
-        );
+        self.queue_reset(peer, hdr.session);
     }
 
     /// A reset from `peer` about its session `hdr.session`: drop ours.

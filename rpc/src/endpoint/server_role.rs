@@ -10,7 +10,7 @@ use super::tx_queue::{MAX_HEADER, PayloadRef};
 use super::{Core, SESSION_SLOTS, TERN_HEADER, req_after};
 use crate::error::RpcError;
 use crate::status::Status;
-use crate::wire::connect::{CONNECT_LEN, ConnectRepr, ConnectStatus};
+use crate::wire::connect::{ConnectRepr, ConnectStatus};
 use crate::wire::response::{PREAMBLE_LEN, PreambleRepr};
 use crate::wire::tern::{PacketKind, TernRepr};
 
@@ -43,7 +43,7 @@ impl Core {
         {
             // A retransmitted connect: the ack was lost.
             self.stats.duplicates_suppressed += 1;
-            self.send_connect_ack(peer, hdr.session, ConnectStatus::Accepted, num);
+            self.queue_connect_ack(peer, hdr.session, ConnectStatus::Accepted, num);
             return;
         }
         // A different nonce from this address means the peer endpoint
@@ -59,7 +59,7 @@ impl Core {
         }
         if self.sessions.live() >= self.config.max_sessions {
             self.stats.connects_refused += 1;
-            self.send_connect_ack(peer, hdr.session, ConnectStatus::Refused, 0);
+            self.queue_connect_ack(peer, hdr.session, ConnectStatus::Refused, 0);
             return;
         }
         let chunk = self.max_datagram.min(req.max_datagram as usize) - TERN_HEADER;
@@ -72,34 +72,7 @@ impl Core {
             role: Role::Server(Box::default()),
         });
         self.stats.connects_accepted += 1;
-        self.send_connect_ack(peer, hdr.session, ConnectStatus::Accepted, id.num);
-    }
-
-    fn send_connect_ack(
-        &mut self,
-        peer: SocketAddrV4,
-        client_session: u16,
-        status: ConnectStatus,
-        server_session: u16,
-    ) {
-        let hdr = TernRepr {
-            kind: PacketKind::ConnectAck,
-            req_type: 0,
-            session: client_session,
-            pkt_num: 0,
-            req_num: 0,
-            msg_len: 0,
-        };
-        let body = ConnectRepr {
-            nonce: self.nonce,
-            max_datagram: self.max_datagram as u16,
-            status,
-            server_session,
-        };
-        let mut bytes = [0u8; TERN_HEADER + CONNECT_LEN];
-        bytes[..TERN_HEADER].copy_from_slice(&hdr.to_bytes());
-        bytes[TERN_HEADER..].copy_from_slice(&body.to_bytes());
-        self.txq.push(peer, &bytes, PayloadRef::None);
+        self.queue_connect_ack(peer, hdr.session, ConnectStatus::Accepted, id.num);
     }
 
     /// The server session `hdr` addresses, if it exists and belongs to
