@@ -2,10 +2,11 @@
 //! credits, and reassembling responses (loss recovery is in
 //! `loss_recovery.rs`, the connect framing in `handshake.rs`).
 
+use std::borrow::Cow;
 use std::net::SocketAddrV4;
 use std::time::Instant;
 
-use super::event::{Event, Response, SessionId};
+use super::event::{Event, ReceivedResponse, SessionId};
 use super::message_layout::{MAX_PACKETS, packet_range, packets_for, place};
 use super::session::{ClientSide, ClientSlot, Role, Session};
 use super::tx_queue::PayloadRef;
@@ -44,13 +45,7 @@ impl Core {
         Ok(id)
     }
 
-    pub(super) fn on_connect_ack(
-        &mut self,
-        peer: SocketAddrV4,
-        hdr: &TernRepr,
-        payload: &[u8],
-        events: &mut Vec<Event>,
-    ) {
+    pub(super) fn on_connect_ack(&mut self, peer: SocketAddrV4, hdr: &TernRepr, payload: &[u8]) {
         let Ok(ack) = ConnectRepr::parse(payload) else {
             self.stats.malformed_dropped += 1;
             return;
@@ -77,7 +72,7 @@ impl Core {
         }
         if ack.status == ConnectStatus::Refused {
             self.sessions.remove(hdr.session);
-            events.push(Event::ConnectFailed {
+            self.notices.push(Event::ConnectFailed {
                 session: id,
                 reason: "refused by server: too many sessions".into(),
             });
@@ -92,7 +87,7 @@ impl Core {
         s.peer_nonce = ack.nonce;
         s.chunk = max_dg.min(ack.max_datagram as usize) - TERN_HEADER;
         self.sessions.index_client(hdr.session);
-        events.push(Event::Connected(id));
+        self.notices.push(Event::Connected(id));
     }
 
     pub(super) fn send_request(
@@ -241,23 +236,20 @@ impl Core {
         }
     }
 
-    pub(super) fn on_response(
+    /// A response packet; returns the response once it is complete. A
+    /// single-packet response's payload borrows `payload` (no copy).
+    pub(super) fn on_response<'a>(
         &mut self,
         now: Instant,
         peer: SocketAddrV4,
         hdr: &TernRepr,
-        payload: &[u8],
-        events: &mut Vec<Event>,
-    ) {
+        payload: &'a [u8],
+    ) -> Option<Event<'a>> {
         let max_message = self.config.max_message;
-        let Some((num, slot_i)) = self.client_target(peer, hdr) else {
-            return;
-        };
-        let Some(s) = self.sessions.get_mut(num) else {
-            return;
-        };
+        let (num, slot_i) = self.client_target(peer, hdr)?;
+        let s = self.sessions.get_mut(num)?;
         let (id, chunk) = (s.id, s.chunk);
-        let Some(c) = s.client_mut() else { return };
+        let c = s.client_mut()?;
         let slot = &mut c.slots[slot_i];
         let total = hdr.msg_len as usize;
         let pkt = hdr.pkt_num as usize;
@@ -274,12 +266,12 @@ impl Core {
             && (pkt > 0 || slot.req_next == slot.req_pkts);
         if !valid {
             self.stats.malformed_dropped += 1;
-            return;
+            return None;
         }
         if pkt == 0 && slot.resp_len.is_none() {
             if PreambleRepr::parse(payload).is_err() {
                 self.stats.malformed_dropped += 1;
-                return;
+                return None;
             }
             slot.resp_len = Some(total);
             slot.resp_pkts = pkts;
@@ -299,13 +291,12 @@ impl Core {
         }
         if !slot.resp_got.insert(pkt) {
             self.stats.duplicates_suppressed += 1;
-            return;
+            return None;
         }
         if pkt == 0 {
             slot.preamble.copy_from_slice(&payload[..PREAMBLE_LEN]);
-            if pkts == 1 {
-                slot.resp_buf = payload[PREAMBLE_LEN..].to_vec();
-            } else {
+            // A one-packet response is handed over from `payload` below.
+            if pkts > 1 {
                 place(&mut slot.resp_buf, 0, &payload[PREAMBLE_LEN..]);
             }
         } else {
@@ -316,22 +307,28 @@ impl Core {
         slot.last_progress = Some(now);
         slot.retries = 0;
         slot.backoff_exp = 0;
+        let mut done = None;
         if slot.resp_got.is_full() {
             let pre = PreambleRepr::parse(&slot.preamble).unwrap_or(PreambleRepr {
                 status: crate::Status::Internal,
                 queue_ns: 0,
                 exec_ns: 0,
             });
-            let response = Response {
+            let body = if pkts == 1 {
+                Cow::Borrowed(&payload[PREAMBLE_LEN..])
+            } else {
+                Cow::Owned(std::mem::take(&mut slot.resp_buf))
+            };
+            let response = ReceivedResponse {
                 status: pre.status,
                 queue_ns: pre.queue_ns,
                 exec_ns: pre.exec_ns,
-                payload: std::mem::take(&mut slot.resp_buf),
+                payload: body,
             };
             c.credits += slot.release();
             c.outstanding -= 1;
             self.stats.responses_received += 1;
-            events.push(Event::Response {
+            done = Some(Event::Response {
                 session: id,
                 tag: slot.tag,
                 req_type: slot.req_type,
@@ -342,6 +339,7 @@ impl Core {
             c.in_tx_queue = true;
             self.pending.push_back(num);
         }
+        done
     }
 
     /// Puts new packets of queued sessions in flight as their credits allow.

@@ -28,12 +28,12 @@ impl Core {
     /// missing answers may simply be unread, and retransmitting then only
     /// adds load. A scan is put off at most once in a row, so that a loop
     /// that always polls slowly still retransmits.
-    pub(super) fn run_timers(&mut self, now: Instant, backlog: bool, events: &mut Vec<Event>) {
+    pub(super) fn run_timers(&mut self, now: Instant, backlog: bool) {
         let kept_up = now.duration_since(self.last_poll) < self.scan_interval && !backlog;
         self.last_poll = now;
         if now >= self.next_scan {
             if kept_up || self.scan_deferred {
-                self.scan_timers(now, events);
+                self.scan_timers(now);
                 self.scan_deferred = false;
             } else {
                 self.scan_deferred = true;
@@ -43,8 +43,8 @@ impl Core {
     }
 
     /// Retransmits for requests without progress, fails those out of
-    /// retries, and retries connects.
-    fn scan_timers(&mut self, now: Instant, events: &mut Vec<Event>) {
+    /// retries, and retries connects. Failures become notices.
+    fn scan_timers(&mut self, now: Instant) {
         let rto = self.config.retransmit_timeout;
         let max_retries = self.config.max_retransmits;
         let mut i = 0;
@@ -64,7 +64,7 @@ impl Core {
                 if c.connect_retries > max_retries {
                     self.sessions.remove(num);
                     i -= 1; // remove() swapped another session into place i-1
-                    events.push(Event::ConnectFailed {
+                    self.notices.push(Event::ConnectFailed {
                         session: id,
                         reason: format!("no answer from {peer} after {max_retries} retries"),
                     });
@@ -92,7 +92,7 @@ impl Core {
                     c.credits += slot.release();
                     c.outstanding -= 1;
                     self.stats.requests_failed += 1;
-                    events.push(Event::RequestFailed {
+                    self.notices.push(Event::RequestFailed {
                         session: id,
                         tag: slot.tag,
                         error: RpcError::TimedOut,

@@ -1,6 +1,7 @@
 //! The server half of the protocol: accepting sessions, reassembling
 //! requests, suppressing duplicates, and serving saved responses.
 
+use std::borrow::Cow;
 use std::net::SocketAddrV4;
 
 use super::event::{Event, RequestToken, Response};
@@ -15,13 +16,7 @@ use crate::wire::response::{PREAMBLE_LEN, PreambleRepr};
 use crate::wire::tern::{PacketKind, TernRepr};
 
 impl Core {
-    pub(super) fn on_connect(
-        &mut self,
-        peer: SocketAddrV4,
-        hdr: &TernRepr,
-        payload: &[u8],
-        events: &mut Vec<Event>,
-    ) {
+    pub(super) fn on_connect(&mut self, peer: SocketAddrV4, hdr: &TernRepr, payload: &[u8]) {
         let Ok(req) = ConnectRepr::parse(payload) else {
             self.stats.malformed_dropped += 1;
             return;
@@ -54,7 +49,7 @@ impl Core {
                 .get(num)
                 .is_some_and(|s| s.peer_nonce != req.nonce)
             {
-                self.reset_session(num, events);
+                self.reset_session(num);
             }
         }
         if self.sessions.live() >= self.config.max_sessions {
@@ -87,23 +82,20 @@ impl Core {
         }
     }
 
-    pub(super) fn on_request(
+    /// A request packet; returns the request once it is complete. A
+    /// single-packet request's payload borrows `payload` (no copy).
+    pub(super) fn on_request<'a>(
         &mut self,
         peer: SocketAddrV4,
         hdr: &TernRepr,
-        payload: &[u8],
-        events: &mut Vec<Event>,
-    ) {
+        payload: &'a [u8],
+    ) -> Option<Event<'a>> {
         let max_message = self.config.max_message;
-        let Some(num) = self.server_target(peer, hdr) else {
-            return;
-        };
-        let Some(s) = self.sessions.get_mut(num) else {
-            return;
-        };
+        let num = self.server_target(peer, hdr)?;
+        let s = self.sessions.get_mut(num)?;
         let (id, chunk, remote) = (s.id, s.chunk, s.remote);
         let Role::Server(slots) = &mut s.role else {
-            return;
+            return None;
         };
         let len = hdr.msg_len as usize;
         let pkts = packets_for(len, chunk);
@@ -111,14 +103,14 @@ impl Core {
         let (start, end) = packet_range(len, chunk, pkt);
         if pkt >= pkts || payload.len() != end - start {
             self.stats.malformed_dropped += 1;
-            return;
+            return None;
         }
         let slot_i = hdr.req_num as usize % SESSION_SLOTS;
         let slot = &mut slots[slot_i];
         let fresh = matches!(slot.state, ServerState::Idle) || req_after(hdr.req_num, slot.req_num);
         if !fresh && hdr.req_num != slot.req_num {
             self.stats.stale_dropped += 1;
-            return;
+            return None;
         }
         if fresh {
             slot.req_num = hdr.req_num;
@@ -141,7 +133,7 @@ impl Core {
             }
         } else if slot.req_len != len || slot.req_type != hdr.req_type {
             self.stats.malformed_dropped += 1;
-            return;
+            return None;
         }
         let last = pkt + 1 == pkts;
         match slot.state {
@@ -157,14 +149,15 @@ impl Core {
                     queue_credit_return(&mut self.credit_runs, &mut self.txq, peer, remote, hdr);
                 }
                 if slot.req_got.is_full() {
+                    // One packet: hand over the received bytes themselves.
                     let body = if pkts > 1 {
-                        std::mem::take(&mut slot.req_buf)
+                        Cow::Owned(std::mem::take(&mut slot.req_buf))
                     } else {
-                        payload.to_vec()
+                        Cow::Borrowed(payload)
                     };
                     slot.state = ServerState::Executing;
                     self.stats.requests_received += 1;
-                    events.push(Event::Request {
+                    return Some(Event::Request {
                         token: RequestToken {
                             session: id,
                             slot: slot_i as u8,
@@ -191,6 +184,7 @@ impl Core {
             }
             ServerState::Idle => {}
         }
+        None
     }
 
     pub(super) fn on_rfr(&mut self, peer: SocketAddrV4, hdr: &TernRepr, payload: &[u8]) {
