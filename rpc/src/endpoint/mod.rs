@@ -1,5 +1,19 @@
 //! The endpoint: one thread's sessions over one transport, driven by
-//! [`Endpoint::poll`] (eRPC's single-threaded event loop).
+//! [`Endpoint::run_once`] (eRPC's `run_event_loop_once`): one owner thread,
+//! one round whose stages run in a fixed order (transmit, receive and
+//! handle, timers, transmit), application callbacks called from the round.
+//! [`serve`](crate::serve()) is the server loop around it.
+//!
+//! # Files
+//!
+//! - `mod.rs`: the round, packet dispatch, resets;
+//! - `client_role.rs` / `server_role.rs`: each role's half of the protocol;
+//! - `loss_recovery.rs`: retransmission timers and backoff (client only);
+//! - `handshake.rs`: connect, connect-ack and reset framing;
+//! - `ctl.rs`: what a callback may do mid-round; `event.rs`: what it gets,
+//!   and what an event's payload borrows;
+//! - `session.rs`, `tx_queue.rs`, `message_layout.rs`, `packet_set.rs`,
+//!   `config.rs`, `stats.rs`: the state these work on.
 //!
 //! # Protocol
 //!
@@ -79,7 +93,7 @@ pub(crate) struct Core {
     stats: EndpointStats,
     next_scan: Instant,
     scan_interval: Duration,
-    /// When the previous poll round ran.
+    /// When the previous round ran.
     last_poll: Instant,
     /// The last timer scan was put off.
     scan_deferred: bool,
@@ -303,7 +317,7 @@ impl<T: Transport> Endpoint<T> {
 
     /// [`run_once`](Self::run_once), then `idle.reset()` after a busy round
     /// or `idle.idle()` after an idle one (which may yield or park the
-    /// thread, see [`IdleStrategy`](crate::IdleStrategy)). Returns whether
+    /// thread, see [`IdleStrategy`]). Returns whether
     /// the round was busy.
     pub fn run_once_idle(
         &mut self,
