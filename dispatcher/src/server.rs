@@ -9,13 +9,14 @@
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use anyhow::Context;
 use tern_rpc::transport::Transport;
 use tern_rpc::{
-    Endpoint, EndpointConfig, Event, IdleMode, IdleStrategy, RequestToken, Response, Status,
+    Ctl, Endpoint, EndpointConfig, Event, IdleMode, Payload, RequestToken, Response, Service,
+    Status,
 };
 use tern_worker::{
     FunctionLimits, LocalQueue, Runtime, RuntimeConfig, WorkerPool, WorkerPoolConfig, clock,
@@ -195,57 +196,14 @@ impl Server {
         self.dispatcher
             .workers()
             .set_completion_waker(std::thread::current());
-        let mut idle = IdleStrategy::new(self.idle);
-        let mut events: Vec<Event> = Vec::with_capacity(64);
-        let mut unsent = 0u64;
-        let endpoint = &mut self.endpoint;
-        let dispatcher = &mut self.dispatcher;
-        let mut respond = |endpoint: &mut Endpoint<Box<dyn Transport>>,
-                           token: RequestToken,
-                           response: Response| {
-            if let Err(e) = endpoint.respond(token, response) {
-                unsent += 1;
-                tracing::debug!(error = %e, "response not sent");
-            }
+        let mut service = DispatchService {
+            dispatcher: &mut self.dispatcher,
+            unsent: 0,
+            round_now: None,
         };
-        while !stop.load(Ordering::Relaxed) {
-            let n = endpoint.poll(&mut events);
-            let mut busy = n > 0 || endpoint.did_work();
-            if n > 0 {
-                let now = clock::now_ns();
-                for event in events.drain(..) {
-                    match event {
-                        Event::Request {
-                            token,
-                            req_type,
-                            payload,
-                        } => {
-                            if let Some(response) =
-                                dispatcher.on_request(token, req_type, payload, now)
-                            {
-                                if response.status == Status::NoSuchFunction {
-                                    tracing::debug!(req_type, "request for no route");
-                                }
-                                respond(endpoint, token, response);
-                            }
-                        }
-                        Event::SessionReset(session) => {
-                            tracing::debug!(%session, "client session reset")
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            if dispatcher.poll_completions(|token, response| respond(endpoint, token, response)) > 0
-            {
-                busy = true;
-            }
-            if busy {
-                idle.reset();
-            } else {
-                idle.idle();
-            }
-        }
+        tern_rpc::serve(&mut self.endpoint, self.idle, stop, &mut service);
+        let unsent = service.unsent;
+        let dispatcher = &self.dispatcher;
         let report = Report {
             routes: dispatcher
                 .routes()
@@ -258,6 +216,61 @@ impl Server {
         };
         self.dispatcher.into_workers().shutdown();
         report
+    }
+}
+
+/// The dispatcher core's stages in the server loop: each round, the
+/// requests that arrived are placed (in the endpoint's receive stage), then
+/// the workers' completions are drained into responses.
+struct DispatchService<'a> {
+    dispatcher: &'a mut Dispatcher<WorkerPool, RequestToken>,
+    /// Responses that could not be sent (the client's session was reset).
+    unsent: u64,
+    /// The clock read at the round's first request: one read per round.
+    round_now: Option<u64>,
+}
+
+impl Service for DispatchService<'_> {
+    fn on_request(
+        &mut self,
+        ctl: &mut Ctl<'_>,
+        token: RequestToken,
+        req_type: u16,
+        payload: Payload<'_>,
+    ) {
+        let now = *self.round_now.get_or_insert_with(clock::now_ns);
+        // The job outlives the round (a worker runs it): it owns its input.
+        if let Some(response) =
+            self.dispatcher
+                .on_request(token, req_type, payload.into_owned(), now)
+        {
+            if response.status == Status::NoSuchFunction {
+                tracing::debug!(req_type, "request for no route");
+            }
+            respond(ctl, &mut self.unsent, token, response);
+        }
+    }
+
+    fn on_event(&mut self, _ctl: &mut Ctl<'_>, event: Event<'_>) {
+        if let Event::SessionReset(session) = event {
+            tracing::debug!(%session, "client session reset")
+        }
+    }
+
+    fn poll(&mut self, ctl: &mut Ctl<'_>) -> bool {
+        self.round_now = None;
+        let unsent = &mut self.unsent;
+        self.dispatcher
+            .poll_completions(|token, response| respond(ctl, unsent, token, response))
+            > 0
+    }
+}
+
+/// Sends `response` for `token`, counting it in `unsent` if it cannot go.
+fn respond(ctl: &mut Ctl<'_>, unsent: &mut u64, token: RequestToken, response: Response) {
+    if let Err(e) = ctl.respond(token, response) {
+        *unsent += 1;
+        tracing::debug!(error = %e, "response not sent");
     }
 }
 

@@ -144,20 +144,16 @@ fn send_all(
     let transport =
         tern_rpc::transport::udp::UdpTransport::bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let mut ep = tern_rpc::Endpoint::new(transport, EndpointConfig::default());
-    let mut events = Vec::new();
     let ids: Vec<_> = (0..sessions).map(|_| ep.connect(d.addr).unwrap()).collect();
     let start = std::time::Instant::now();
     let mut connected = 0;
     while connected < sessions {
         assert!(start.elapsed() < PATIENCE, "connect timed out");
-        ep.poll(&mut events);
-        for e in events.drain(..) {
-            match e {
-                Event::Connected(_) => connected += 1,
-                Event::ConnectFailed { reason, .. } => panic!("connect failed: {reason}"),
-                _ => {}
-            }
-        }
+        ep.run_once(|_, e| match e {
+            Event::Connected(_) => connected += 1,
+            Event::ConnectFailed { reason, .. } => panic!("connect failed: {reason}"),
+            _ => {}
+        });
     }
     let mut answers = Vec::new();
     let mut failed = 0;
@@ -180,15 +176,12 @@ fn send_all(
             next += 1;
             last_send = std::time::Instant::now();
         }
-        ep.poll(&mut events);
-        for e in events.drain(..) {
-            match e {
-                Event::Response { tag, response, .. } => answers.push((tag, response.status)),
-                Event::RequestFailed { .. } => failed += 1,
-                _ => {}
-            }
-        }
-        if events.is_empty() {
+        let busy = ep.run_once(|_, e| match e {
+            Event::Response { tag, response, .. } => answers.push((tag, response.status)),
+            Event::RequestFailed { .. } => failed += 1,
+            _ => {}
+        });
+        if !busy {
             std::thread::yield_now();
         }
     }

@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 
 use tern_rpc::transport::udp::UdpTransport;
-use tern_rpc::{Endpoint, EndpointConfig, Event, IdleMode, IdleStrategy, Response, Status};
+use tern_rpc::{
+    Ctl, Endpoint, EndpointConfig, IdleMode, Payload, RequestToken, Response, Service, Status,
+};
 
 use crate::error::LoadgenError;
 use crate::transport_choice::ServerUrl;
@@ -32,35 +34,42 @@ pub fn echo(_req_type: u16, body: Vec<u8>) -> Response {
 /// Serves requests with `handler` on the calling thread until `stop` is
 /// set, counting answered requests in `served`. The handler runs on the poll
 /// thread, so a slow handler stalls the whole server (which is what the
-/// stall tests want).
+/// stall tests want). Each request body is handed to the handler as a
+/// `Vec` (a copy of a single-packet body, the reassembly buffer of a larger
+/// one).
 pub fn serve(
     endpoint: &mut Endpoint<UdpTransport>,
     idle: IdleMode,
     stop: &AtomicBool,
     served: &AtomicU64,
-    mut handler: impl FnMut(u16, Vec<u8>) -> Response,
+    handler: impl FnMut(u16, Vec<u8>) -> Response,
 ) {
-    let mut events = Vec::new();
-    let mut idle = IdleStrategy::new(idle);
-    while !stop.load(Ordering::Relaxed) {
-        events.clear();
-        if endpoint.poll(&mut events) == 0 {
-            idle.idle();
-            continue;
-        }
-        idle.reset();
-        for ev in events.drain(..) {
-            if let Event::Request {
-                token,
-                req_type,
-                payload,
-            } = ev
-            {
-                // A stale token (the client reset meanwhile) is not our problem.
-                if endpoint.respond(token, handler(req_type, payload)).is_ok() {
-                    served.fetch_add(1, Ordering::Relaxed);
-                }
-            }
+    tern_rpc::serve(
+        endpoint,
+        idle,
+        stop,
+        &mut HandlerService { handler, served },
+    );
+}
+
+/// A [`Handler`] as a [`Service`]: answers each request at once.
+struct HandlerService<'a, H> {
+    handler: H,
+    served: &'a AtomicU64,
+}
+
+impl<H: FnMut(u16, Vec<u8>) -> Response> Service for HandlerService<'_, H> {
+    fn on_request(
+        &mut self,
+        ctl: &mut Ctl<'_>,
+        token: RequestToken,
+        req_type: u16,
+        payload: Payload<'_>,
+    ) {
+        // A stale token (the client reset meanwhile) is not our problem.
+        let response = (self.handler)(req_type, payload.into_owned());
+        if ctl.respond(token, response).is_ok() {
+            self.served.fetch_add(1, Ordering::Relaxed);
         }
     }
 }

@@ -22,6 +22,7 @@
 //! so their union stays evenly spaced.
 
 use std::collections::VecDeque;
+use std::net::SocketAddrV4;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier, OnceLock};
 use std::time::{Duration, Instant};
@@ -30,7 +31,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tern_rpc::transport::Transport;
 use tern_rpc::{
-    Endpoint, EndpointConfig, Event, IdleMode, IdleStrategy, RpcError, SessionId, Status,
+    Ctl, Endpoint, EndpointConfig, Event, IdleMode, IdleStrategy, RpcError, SessionId, Status,
 };
 
 use crate::arrivals::{ArrivalKind, Arrivals};
@@ -273,7 +274,6 @@ struct EngineThread {
     cfg: RunConfig,
     endpoint: Endpoint<Box<dyn Transport>>,
     sessions: Vec<SessionSlot>,
-    events: Vec<Event>,
 }
 
 impl EngineThread {
@@ -301,7 +301,6 @@ impl EngineThread {
                 connected: false,
             });
         }
-        let mut events = Vec::new();
         let deadline = Instant::now() + cfg.connect_timeout;
         let mut idle = IdleStrategy::new(cfg.idle);
         let mut connected = 0;
@@ -312,25 +311,19 @@ impl EngineThread {
                     cfg.connect_timeout
                 )));
             }
-            events.clear();
-            if endpoint.poll(&mut events) == 0 {
-                idle.idle();
-                continue;
-            }
-            idle.reset();
-            for ev in events.drain(..) {
-                match ev {
-                    Event::Connected(id) => {
-                        if let Some(s) = sessions.iter_mut().find(|s| s.id == id && !s.connected) {
-                            s.connected = true;
-                            connected += 1;
-                        }
+            let mut failed = None;
+            endpoint.run_once_idle(&mut idle, |_, ev| match ev {
+                Event::Connected(id) => {
+                    if let Some(s) = sessions.iter_mut().find(|s| s.id == id && !s.connected) {
+                        s.connected = true;
+                        connected += 1;
                     }
-                    Event::ConnectFailed { reason, .. } => {
-                        return Err(server_err(format!("connect failed: {reason}")));
-                    }
-                    _ => {}
                 }
+                Event::ConnectFailed { reason, .. } => failed = Some(reason),
+                _ => {}
+            });
+            if let Some(reason) = failed {
+                return Err(server_err(format!("connect failed: {reason}")));
             }
         }
         Ok(EngineThread {
@@ -338,7 +331,6 @@ impl EngineThread {
             cfg: cfg.clone(),
             endpoint,
             sessions,
-            events,
         })
     }
 
@@ -470,24 +462,23 @@ impl EngineThread {
                 }
             }
 
-            // 3. Poll and account.
-            self.events.clear();
-            if self.endpoint.poll(&mut self.events) > 0 {
-                work = true;
-            }
-            let now = start.elapsed().as_nanos() as u64;
-            let in_window = now >= window_start && now < window_end;
-            let mut events = std::mem::take(&mut self.events);
-            for ev in events.drain(..) {
+            // 3. Run an endpoint round and account its events. The clock is
+            // read once per round, at the first event (or after the round).
+            let mut round_now: Option<u64> = None;
+            let sessions = &mut self.sessions;
+            let server = cfg.server.addr;
+            let busy = self.endpoint.run_once(|ctl, ev| {
+                let now = *round_now.get_or_insert_with(|| start.elapsed().as_nanos() as u64);
+                let in_window = now >= window_start && now < window_end;
                 match ev {
                     Event::Response { tag, response, .. } => {
                         let Some(f) = take(&mut slab, &mut slab_free, tag) else {
-                            continue;
+                            return;
                         };
                         outstanding -= 1;
                         free.push_back(SlotToken {
                             session: f.session,
-                            generation: self.sessions[f.session as usize].generation,
+                            generation: sessions[f.session as usize].generation,
                         });
                         let st = &mut stats[f.route as usize];
                         if in_window {
@@ -506,14 +497,14 @@ impl EngineThread {
                     }
                     Event::RequestFailed { tag, session, .. } => {
                         let Some(f) = take(&mut slab, &mut slab_free, tag) else {
-                            continue;
+                            return;
                         };
                         outstanding -= 1;
                         if f.measured {
                             stats[f.route as usize]
                                 .record_failure(now.saturating_sub(f.intended_ns));
                         }
-                        let s = self.sessions[f.session as usize];
+                        let s = sessions[f.session as usize];
                         if s.id == session && s.connected {
                             free.push_back(SlotToken {
                                 session: f.session,
@@ -522,19 +513,15 @@ impl EngineThread {
                         }
                     }
                     Event::SessionReset(id) => {
-                        if let Some(i) = self.sessions.iter().position(|s| s.id == id) {
+                        if let Some(i) = sessions.iter().position(|s| s.id == id) {
                             resets += 1;
-                            self.reopen(i);
+                            reopen(ctl, &mut sessions[i], server);
                         }
                     }
                     Event::Connected(id) => {
-                        if let Some(i) = self
-                            .sessions
-                            .iter()
-                            .position(|s| s.id == id && !s.connected)
-                        {
-                            self.sessions[i].connected = true;
-                            let generation = self.sessions[i].generation;
+                        if let Some(i) = sessions.iter().position(|s| s.id == id && !s.connected) {
+                            sessions[i].connected = true;
+                            let generation = sessions[i].generation;
                             free.extend((0..max_out).map(|_| SlotToken {
                                 session: i as u32,
                                 generation,
@@ -543,14 +530,15 @@ impl EngineThread {
                     }
                     Event::ConnectFailed { session, .. } => {
                         // Try again later; its requests wait in the FIFO.
-                        if let Some(i) = self.sessions.iter().position(|s| s.id == session) {
-                            self.reopen(i);
+                        if let Some(i) = sessions.iter().position(|s| s.id == session) {
+                            reopen(ctl, &mut sessions[i], server);
                         }
                     }
                     Event::Request { .. } => {}
                 }
-            }
-            self.events = events;
+            });
+            work |= busy;
+            let now = round_now.unwrap_or_else(|| start.elapsed().as_nanos() as u64);
 
             // 4. Done?
             if generation_done && queue.is_empty() && outstanding == 0 {
@@ -607,13 +595,23 @@ impl EngineThread {
 
     /// Re-opens session `i` under a new generation (its old slot tokens die).
     fn reopen(&mut self, i: usize) {
-        let s = &mut self.sessions[i];
-        s.generation = s.generation.wrapping_add(1);
-        s.connected = false;
-        self.endpoint.close(s.id);
-        if let Ok(id) = self.endpoint.connect(self.cfg.server.addr) {
-            s.id = id;
-        }
+        reopen(
+            &mut self.endpoint.ctl(),
+            &mut self.sessions[i],
+            self.cfg.server.addr,
+        );
+    }
+}
+
+/// Re-opens the session in `s` to `server` under a new generation: closes
+/// the old one and connects anew (its old slot tokens die). Callable from
+/// inside an endpoint round.
+fn reopen(ctl: &mut Ctl<'_>, s: &mut SessionSlot, server: SocketAddrV4) {
+    s.generation = s.generation.wrapping_add(1);
+    s.connected = false;
+    ctl.close(s.id);
+    if let Ok(id) = ctl.connect(server) {
+        s.id = id;
     }
 }
 

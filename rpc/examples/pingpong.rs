@@ -180,7 +180,6 @@ fn server_thread(
     };
     let _ = addrs_tx.send(Ok(addrs));
     let mut idle = IdleStrategy::new(args.idle);
-    let mut events = Vec::new();
     let mut buf = vec![0u8; 65536];
     let mut rx = RxBatch::new(64, args.max_datagram);
     loop {
@@ -217,32 +216,26 @@ fn server_thread(
                 }
                 n > 0
             }
-            MODE_TERN => {
-                let k = ep.poll(&mut events);
-                for e in events.drain(..) {
-                    if let Event::Request {
-                        token,
-                        req_type,
-                        payload,
-                    } = e
-                    {
-                        let resp = if req_type == ECHO {
-                            Response::ok(payload)
-                        } else {
-                            Response::ok(Vec::new())
-                        };
-                        let _ = ep.respond(token, resp);
-                    }
+            // Not `tern_rpc::serve`: this one loop also serves the raw
+            // baselines, which must not pay for an endpoint round.
+            MODE_TERN => ep.run_once(|ctl, e| {
+                if let Event::Request {
+                    token,
+                    req_type,
+                    payload,
+                } = e
+                {
+                    let resp = if req_type == ECHO {
+                        Response::ok(payload.into_owned())
+                    } else {
+                        Response::ok(Vec::new())
+                    };
+                    let _ = ctl.respond(token, resp);
                 }
-                k > 0 || ep.did_work()
-            }
-            _ => {
-                // Also drain the Tern endpoint so retransmissions and
-                // stragglers between phases do not pile up.
-                let k = ep.poll(&mut events);
-                events.clear();
-                k > 0
-            }
+            }),
+            // Also drain the Tern endpoint so retransmissions and
+            // stragglers between phases do not pile up.
+            _ => ep.run_once(|_, _| {}),
         };
         shared.ready.store(true, Ordering::Release);
         if busy {
@@ -340,7 +333,6 @@ fn tern_latency<T: Transport>(
     mode: IdleMode,
     out: &mut Vec<u64>,
 ) -> Result<()> {
-    let mut events = Vec::new();
     let mut idle = IdleStrategy::new(mode);
     let msg = vec![0xabu8; size];
     for i in 0..n {
@@ -348,20 +340,21 @@ fn tern_latency<T: Transport>(
         ep.send_request(s, ECHO, msg.clone(), i as u64)?;
         let deadline = t0 + Duration::from_secs(5);
         loop {
-            let k = ep.poll(&mut events);
             let mut answered = false;
-            for e in events.drain(..) {
-                match e {
-                    Event::Response { response, .. } if response.payload.len() == size => {
-                        answered = true
-                    }
-                    other => bail!("unexpected event {other:?}"),
+            let mut unexpected = None;
+            let busy = ep.run_once(|_, e| match e {
+                Event::Response { response, .. } if response.payload.len() == size => {
+                    answered = true
                 }
+                other => unexpected = Some(format!("{other:?}")),
+            });
+            if let Some(e) = unexpected {
+                bail!("unexpected event {e}");
             }
             if answered {
                 break;
             }
-            if k > 0 || ep.did_work() {
+            if busy {
                 idle.reset();
             } else {
                 if Instant::now() > deadline {
@@ -443,7 +436,6 @@ fn tern_stream(
     depth: usize,
     mode: IdleMode,
 ) -> Result<f64> {
-    let mut events = Vec::new();
     let mut idle = IdleStrategy::new(mode);
     let (mut issued, mut done) = (0, 0);
     let t0 = Instant::now();
@@ -456,17 +448,13 @@ fn tern_stream(
             ep.send_request(s, SINK, vec![0x5au8; 1 << 20], issued as u64)?;
             issued += 1;
         }
-        let k = ep.poll(&mut events);
-        for e in events.drain(..) {
-            match e {
-                Event::Response { .. } => done += 1,
-                other => bail!("unexpected event {other:?}"),
-            }
-        }
-        if k > 0 || ep.did_work() {
-            idle.reset();
-        } else {
-            idle.idle();
+        let mut unexpected = None;
+        ep.run_once_idle(&mut idle, |_, e| match e {
+            Event::Response { .. } => done += 1,
+            other => unexpected = Some(format!("{other:?}")),
+        });
+        if let Some(e) = unexpected {
+            bail!("unexpected event {e}");
         }
     }
     Ok(t0.elapsed().as_secs_f64())
@@ -508,14 +496,18 @@ fn main() -> Result<()> {
     let mut ep = Endpoint::new(open_transport(&args, Side::Client)?, endpoint_config(&args));
     set_mode(&shared, MODE_TERN);
     let s = ep.connect(addrs.tern)?;
-    let mut events = Vec::new();
     let limit = Instant::now() + Duration::from_secs(10);
     while !ep.is_connected(s) {
         if Instant::now() > limit {
             bail!("tern connect timed out");
         }
-        ep.poll(&mut events);
-        if let Some(Event::ConnectFailed { reason, .. }) = events.first() {
+        let mut failed = None;
+        ep.run_once(|_, e| {
+            if let Event::ConnectFailed { reason, .. } = e {
+                failed = Some(reason);
+            }
+        });
+        if let Some(reason) = failed {
             bail!("connect failed: {reason}");
         }
     }

@@ -1,6 +1,6 @@
 //! A blocking client: one session on its own endpoint, for tools
-//! (`loadgen call`), tests and examples. Each call polls the endpoint on the
-//! calling thread until its answer arrives.
+//! (`loadgen call`), tests and examples. Each call runs the endpoint's
+//! rounds on the calling thread until its answer arrives.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::{Duration, Instant};
@@ -16,7 +16,6 @@ use crate::transport::udp::UdpTransport;
 pub struct Client<T: Transport> {
     endpoint: Endpoint<T>,
     session: SessionId,
-    events: Vec<Event>,
     next_tag: u64,
     idle: IdleStrategy,
 }
@@ -50,23 +49,19 @@ impl<T: Transport> Client<T> {
         let mut c = Client {
             endpoint,
             session,
-            events: Vec::new(),
             next_tag: 0,
             idle: IdleStrategy::new(IdleMode::Adaptive),
         };
         let deadline = Instant::now() + timeout;
         loop {
-            c.poll_once();
             let mut outcome = None;
-            for e in c.events.drain(..) {
-                match e {
-                    Event::Connected(s) if s == session => outcome = Some(Ok(())),
-                    Event::ConnectFailed { session: s, reason } if s == session => {
-                        outcome = Some(Err(RpcError::ConnectFailed(reason)))
-                    }
-                    _ => {}
+            c.endpoint.run_once_idle(&mut c.idle, |_, e| match e {
+                Event::Connected(s) if s == session => outcome = Some(Ok(())),
+                Event::ConnectFailed { session: s, reason } if s == session => {
+                    outcome = Some(Err(RpcError::ConnectFailed(reason)))
                 }
-            }
+                _ => {}
+            });
             match outcome {
                 Some(Ok(())) => return Ok(c),
                 Some(Err(e)) => return Err(e),
@@ -78,14 +73,6 @@ impl<T: Transport> Client<T> {
                     "no answer from {server} within {timeout:?}"
                 )));
             }
-        }
-    }
-
-    fn poll_once(&mut self) {
-        if self.endpoint.poll(&mut self.events) > 0 || self.endpoint.did_work() {
-            self.idle.reset();
-        } else {
-            self.idle.idle();
         }
     }
 
@@ -109,28 +96,26 @@ impl<T: Transport> Client<T> {
         self.endpoint
             .send_request(self.session, req_type, payload, tag)?;
         let deadline = Instant::now() + timeout;
+        let me = self.session;
         loop {
-            self.poll_once();
             let mut result = None;
-            for e in self.events.drain(..) {
-                match e {
-                    Event::Response {
-                        session,
-                        tag: t,
-                        response,
-                        ..
-                    } if session == self.session && t == tag => result = Some(Ok(response)),
-                    Event::RequestFailed {
-                        session,
-                        tag: t,
-                        error,
-                    } if session == self.session && t == tag => result = Some(Err(error)),
-                    Event::SessionReset(s) if s == self.session && result.is_none() => {
-                        result = Some(Err(RpcError::SessionReset))
-                    }
-                    _ => {}
+            self.endpoint.run_once_idle(&mut self.idle, |_, e| match e {
+                Event::Response {
+                    session,
+                    tag: t,
+                    response,
+                    ..
+                } if session == me && t == tag => result = Some(Ok(response.into())),
+                Event::RequestFailed {
+                    session,
+                    tag: t,
+                    error,
+                } if session == me && t == tag => result = Some(Err(error)),
+                Event::SessionReset(s) if s == me && result.is_none() => {
+                    result = Some(Err(RpcError::SessionReset))
                 }
-            }
+                _ => {}
+            });
             if let Some(r) = result {
                 return r;
             }

@@ -1,7 +1,7 @@
 //! tern-rpc: a poll-mode, eRPC-style RPC layer.
 //!
 //! An [`Endpoint`] owns one [`Transport`](transport::Transport) and is
-//! driven by one thread calling [`Endpoint::poll`]; it opens sessions in-band,
+//! driven by one thread calling [`Endpoint::run_once`]; it opens sessions in-band,
 //! cuts messages of up to 8 MiB into packets, limits packets in flight with
 //! per-session credits, retransmits from the client after a timeout, and
 //! executes each request at most once (the server keeps the last response
@@ -13,14 +13,17 @@ pub mod client;
 pub mod endpoint;
 pub mod error;
 pub mod idle;
+pub mod serve;
 pub mod status;
 pub mod transport;
 pub mod wire;
 
 pub use client::Client;
 pub use endpoint::{
-    Endpoint, EndpointConfig, EndpointStats, Event, RequestToken, Response, SessionId,
+    Ctl, Endpoint, EndpointConfig, EndpointStats, Event, Payload, ReceivedResponse, RequestToken,
+    Response, SessionId,
 };
 pub use error::RpcError;
 pub use idle::{IdleMode, IdleStrategy};
+pub use serve::{Service, serve};
 pub use status::Status;

@@ -10,6 +10,7 @@
 mod dpdk_support;
 
 use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use dpdk_support::{
@@ -18,7 +19,10 @@ use dpdk_support::{
 use tern_rpc::transport::Transport;
 use tern_rpc::transport::dpdk::{DpdkConfig, DpdkTransport};
 use tern_rpc::transport::udp::UdpTransport;
-use tern_rpc::{Client, Endpoint, EndpointConfig, Event, IdleMode, IdleStrategy, Response, Status};
+use tern_rpc::{
+    Client, Ctl, Endpoint, EndpointConfig, IdleMode, Payload, RequestToken, Response, Service,
+    Status,
+};
 
 const PORT: u16 = 7100;
 const ECHO: u16 = 1;
@@ -57,51 +61,65 @@ fn kernel_transport(port: u16) -> UdpTransport {
     UdpTransport::bind(SocketAddrV4::new(ip, port)).expect("bind kernel UDP")
 }
 
-/// Serves ECHO until a QUIT request, then keeps polling briefly so a lost
+/// Serves ECHO until a QUIT request, then keeps serving briefly so a lost
 /// QUIT response can still be retransmitted.
 fn serve<T: Transport>(transport: T) {
     let mut ep = Endpoint::new(transport, EndpointConfig::default());
     eprintln!("server: listening on {}", ep.local_addr());
-    let mut events = Vec::new();
-    let mut idle = IdleStrategy::new(IdleMode::Adaptive);
-    let deadline = Instant::now() + LIMIT;
-    let mut quit_at: Option<Instant> = None;
-    let mut served = 0u64;
-    loop {
+    let stop = AtomicBool::new(false);
+    let mut service = EchoUntilQuit {
+        deadline: Instant::now() + LIMIT,
+        quit_at: None,
+        served: 0,
+        stop: &stop,
+    };
+    tern_rpc::serve(&mut ep, IdleMode::Adaptive, &stop, &mut service);
+    eprintln!("server: {} served, stats {:?}", service.served, ep.stats());
+}
+
+/// ECHO answers with the payload; QUIT starts a 300 ms countdown to `stop`.
+struct EchoUntilQuit<'a> {
+    deadline: Instant,
+    quit_at: Option<Instant>,
+    served: u64,
+    stop: &'a AtomicBool,
+}
+
+impl Service for EchoUntilQuit<'_> {
+    fn on_request(
+        &mut self,
+        ctl: &mut Ctl<'_>,
+        token: RequestToken,
+        req_type: u16,
+        payload: Payload<'_>,
+    ) {
+        let response = match req_type {
+            ECHO => Response::ok(payload.into_owned()),
+            QUIT => {
+                self.quit_at.get_or_insert(Instant::now());
+                Response::ok(Vec::new())
+            }
+            _ => Response::error(Status::NoSuchFunction),
+        };
+        ctl.respond(token, response).expect("respond");
+        self.served += 1;
+    }
+
+    fn poll(&mut self, _ctl: &mut Ctl<'_>) -> bool {
         let now = Instant::now();
         assert!(
-            now < deadline,
-            "server: no QUIT within {LIMIT:?} ({served} served)"
+            now < self.deadline,
+            "server: no QUIT within {LIMIT:?} ({} served)",
+            self.served
         );
-        if quit_at.is_some_and(|t| now.duration_since(t) > Duration::from_millis(300)) {
-            break;
+        if self
+            .quit_at
+            .is_some_and(|t| now.duration_since(t) > Duration::from_millis(300))
+        {
+            self.stop.store(true, Ordering::Relaxed);
         }
-        if ep.poll(&mut events) > 0 {
-            idle.reset();
-        } else {
-            idle.idle();
-        }
-        for e in events.drain(..) {
-            if let Event::Request {
-                token,
-                req_type,
-                payload,
-            } = e
-            {
-                let response = match req_type {
-                    ECHO => Response::ok(payload),
-                    QUIT => {
-                        quit_at.get_or_insert(now);
-                        Response::ok(Vec::new())
-                    }
-                    _ => Response::error(Status::NoSuchFunction),
-                };
-                ep.respond(token, response).expect("respond");
-                served += 1;
-            }
-        }
+        false
     }
-    eprintln!("server: {served} served, stats {:?}", ep.stats());
 }
 
 fn pattern(len: usize, seed: u8) -> Vec<u8> {

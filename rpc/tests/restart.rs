@@ -74,8 +74,8 @@ fn client_restart_resets_the_server_session_and_its_tokens() {
         let mut sent = false;
         while token.is_none() {
             assert!(Instant::now() < deadline);
-            c1.poll(&mut events);
-            server.poll(&mut events);
+            round(&mut c1, &mut events);
+            round(&mut server, &mut events);
             for e in events.drain(..) {
                 match e {
                     Event::Connected(_) => {
@@ -103,8 +103,8 @@ fn client_restart_resets_the_server_session_and_its_tokens() {
     let deadline = Instant::now() + CALL_TIMEOUT;
     while !(reset_seen && connected) {
         assert!(Instant::now() < deadline);
-        c2.poll(&mut events);
-        server.poll(&mut events);
+        round(&mut c2, &mut events);
+        round(&mut server, &mut events);
         for e in events.drain(..) {
             match e {
                 Event::SessionReset(s) => {
@@ -134,13 +134,15 @@ fn client_restart_resets_the_server_session_and_its_tokens() {
     let deadline = Instant::now() + CALL_TIMEOUT;
     loop {
         assert!(Instant::now() < deadline);
-        c2.poll(&mut events);
-        server.poll(&mut events);
+        round(&mut c2, &mut events);
+        round(&mut server, &mut events);
         let mut done = false;
         for e in events.drain(..) {
             match e {
                 Event::Request { token, payload, .. } => {
-                    server.respond(token, Response::ok(payload)).unwrap();
+                    server
+                        .respond(token, Response::ok(payload.into_owned()))
+                        .unwrap();
                     assert!(matches!(
                         server.respond(token, Response::error(Status::Trap)),
                         Err(RpcError::StaleToken)
@@ -148,7 +150,7 @@ fn client_restart_resets_the_server_session_and_its_tokens() {
                 }
                 Event::Response { tag, response, .. } => {
                     assert_eq!(tag, 1);
-                    assert_eq!(response.payload, b"fresh");
+                    assert_eq!(&*response.payload, b"fresh");
                     done = true;
                 }
                 other => panic!("unexpected {other:?}"),
@@ -175,8 +177,8 @@ fn close_tells_the_server() {
     let deadline = Instant::now() + CALL_TIMEOUT;
     while !client.is_connected(s) {
         assert!(Instant::now() < deadline);
-        client.poll(&mut events);
-        server.poll(&mut events);
+        round(&mut client, &mut events);
+        round(&mut server, &mut events);
     }
     events.clear();
     assert_eq!(server.session_count(), 1);
@@ -187,8 +189,8 @@ fn close_tells_the_server() {
     ));
     while server.session_count() != 0 {
         assert!(Instant::now() < deadline);
-        client.poll(&mut events);
-        server.poll(&mut events);
+        round(&mut client, &mut events);
+        round(&mut server, &mut events);
     }
     assert!(
         matches!(events.as_slice(), [Event::SessionReset(_)]),
@@ -213,7 +215,7 @@ fn connect_to_a_silent_port_fails_with_an_event() {
     let deadline = Instant::now() + CALL_TIMEOUT;
     loop {
         assert!(Instant::now() < deadline);
-        client.poll(&mut events);
+        round(&mut client, &mut events);
         if let Some(Event::ConnectFailed { session, .. }) = events.first() {
             assert_eq!(*session, s);
             break;

@@ -63,8 +63,8 @@ fn eight_outstanding_requests_per_session_are_in_flight_together() {
         let deadline = std::time::Instant::now() + CALL_TIMEOUT;
         while connected < 2 {
             assert!(std::time::Instant::now() < deadline);
-            server.poll(&mut events);
-            client.poll(&mut events);
+            round(&mut server, &mut events);
+            round(&mut client, &mut events);
             for e in events.drain(..) {
                 if let Event::Connected(_) = e {
                     connected += 1;
@@ -101,8 +101,8 @@ fn eight_outstanding_requests_per_session_are_in_flight_together() {
             "answered {}",
             answered.len()
         );
-        client.poll(&mut events);
-        server.poll(&mut events);
+        round(&mut client, &mut events);
+        round(&mut server, &mut events);
         for e in events.drain(..) {
             match e {
                 Event::Request { token, payload, .. } => held.push((token, payload)),
@@ -132,7 +132,7 @@ fn eight_outstanding_requests_per_session_are_in_flight_together() {
             held = rest;
             for (token, payload) in mine {
                 server
-                    .respond(token, tern_rpc::Response::ok(payload))
+                    .respond(token, tern_rpc::Response::ok(payload.into_owned()))
                     .unwrap();
             }
         }

@@ -29,8 +29,8 @@ fn connect_pair(
     let deadline = Instant::now() + CALL_TIMEOUT;
     while !client.is_connected(s) {
         assert!(Instant::now() < deadline);
-        client.poll(&mut events);
-        server.poll(&mut events);
+        round(client, &mut events);
+        round(server, &mut events);
     }
     s
 }
@@ -50,8 +50,8 @@ fn long_running_request_is_kept_alive_by_probes() {
     let deadline = started + CALL_TIMEOUT;
     let response = loop {
         assert!(Instant::now() < deadline);
-        client.poll(&mut events);
-        server.poll(&mut events);
+        round(&mut client, &mut events);
+        round(&mut server, &mut events);
         let mut done = None;
         for e in events.drain(..) {
             match e {
@@ -70,7 +70,9 @@ fn long_running_request_is_kept_alive_by_probes() {
         if started.elapsed() > Duration::from_millis(300)
             && let Some((token, payload)) = held.take()
         {
-            server.respond(token, Response::ok(payload)).unwrap();
+            server
+                .respond(token, Response::ok(payload.into_owned()))
+                .unwrap();
         }
         std::thread::sleep(Duration::from_micros(200));
     };
@@ -107,7 +109,7 @@ fn requests_to_a_vanished_server_time_out() {
     let deadline = Instant::now() + CALL_TIMEOUT;
     while failed.len() < 3 {
         assert!(Instant::now() < deadline);
-        client.poll(&mut events);
+        round(&mut client, &mut events);
         for e in events.drain(..) {
             match e {
                 Event::RequestFailed {

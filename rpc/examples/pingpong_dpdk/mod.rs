@@ -29,6 +29,8 @@ use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -37,7 +39,10 @@ use super::{percentile, tern_latency};
 use clap::Parser;
 use tern_rpc::transport::dpdk::{DpdkConfig, DpdkTransport};
 use tern_rpc::transport::{RxBatch, Transport, TxDatagram};
-use tern_rpc::{Endpoint, EndpointConfig, Event, IdleMode, IdleStrategy, Response};
+use tern_rpc::{
+    Ctl, Endpoint, EndpointConfig, Event, IdleMode, IdleStrategy, Payload, RequestToken, Response,
+    Service,
+};
 
 /// First byte of a raw echo datagram.
 const RAW: u8 = 0;
@@ -130,7 +135,9 @@ fn open(args: &Args, wait_link: bool) -> Result<DpdkTransport> {
 
 /// The server's transport: answers raw echo datagrams itself and hands the
 /// rest (Tern packets) to the endpoint above.
-struct RawEchoTap(DpdkTransport, u64);
+/// The count of echoed datagrams is shared with the server's [`Service`]
+/// stage, which counts a round that echoed as busy.
+struct RawEchoTap(DpdkTransport, Arc<AtomicU64>);
 
 impl Transport for RawEchoTap {
     fn max_datagram(&self) -> usize {
@@ -156,7 +163,7 @@ impl Transport for RawEchoTap {
                     header: &[],
                     payload: bytes,
                 }])?;
-                self.1 += 1;
+                self.1.fetch_add(1, Ordering::Relaxed);
             }
         }
         let (storage, slot, lens, peers) = out.raw_parts_mut();
@@ -177,37 +184,68 @@ impl Transport for RawEchoTap {
 }
 
 fn server(args: &Args) -> Result<()> {
-    let mut ep = Endpoint::new(RawEchoTap(open(args, false)?, 0), EndpointConfig::default());
+    let echoed = Arc::new(AtomicU64::new(0));
+    let mut ep = Endpoint::new(
+        RawEchoTap(open(args, false)?, echoed.clone()),
+        EndpointConfig::default(),
+    );
     println!("ready: server on {}", ep.local_addr());
-    let mut events = Vec::new();
-    let mut idle = IdleStrategy::new(args.idle);
-    let limit = Instant::now() + Duration::from_secs(600);
-    let mut quit_at: Option<Instant> = None;
-    while Instant::now() < limit {
-        if quit_at.is_some_and(|t| t.elapsed() > Duration::from_millis(300)) {
-            return Ok(());
-        }
-        let echoed = ep.transport().1;
-        if ep.poll(&mut events) > 0 || ep.did_work() || ep.transport().1 != echoed {
-            idle.reset();
-        } else {
-            idle.idle();
-        }
-        for e in events.drain(..) {
-            if let Event::Request {
-                token,
-                req_type,
-                payload,
-            } = e
-            {
-                if req_type == QUIT {
-                    quit_at.get_or_insert_with(Instant::now);
-                }
-                let _ = ep.respond(token, Response::ok(payload));
-            }
-        }
+    let stop = AtomicBool::new(false);
+    let mut service = EchoUntilQuit {
+        limit: Instant::now() + Duration::from_secs(600),
+        quit_at: None,
+        timed_out: false,
+        echoed,
+        echoed_seen: 0,
+        stop: &stop,
+    };
+    tern_rpc::serve(&mut ep, args.idle, &stop, &mut service);
+    if service.timed_out {
+        bail!("server: no QUIT within 600 s")
     }
-    bail!("server: no QUIT within 600 s")
+    Ok(())
+}
+
+/// The server's Tern side: echoes every request; a QUIT ends the loop 300
+/// ms later (so that a lost QUIT response can be retransmitted).
+struct EchoUntilQuit<'a> {
+    limit: Instant,
+    quit_at: Option<Instant>,
+    timed_out: bool,
+    /// Raw datagrams the transport echoed, and the count last seen.
+    echoed: Arc<AtomicU64>,
+    echoed_seen: u64,
+    stop: &'a AtomicBool,
+}
+
+impl Service for EchoUntilQuit<'_> {
+    fn on_request(
+        &mut self,
+        ctl: &mut Ctl<'_>,
+        token: RequestToken,
+        req_type: u16,
+        payload: Payload<'_>,
+    ) {
+        if req_type == QUIT {
+            self.quit_at.get_or_insert_with(Instant::now);
+        }
+        let _ = ctl.respond(token, Response::ok(payload.into_owned()));
+    }
+
+    /// Busy when the transport echoed raw datagrams this round.
+    fn poll(&mut self, _ctl: &mut Ctl<'_>) -> bool {
+        let quit = self
+            .quit_at
+            .is_some_and(|t| t.elapsed() > Duration::from_millis(300));
+        self.timed_out = Instant::now() >= self.limit;
+        if quit || self.timed_out {
+            self.stop.store(true, Ordering::Relaxed);
+        }
+        let echoed = self.echoed.load(Ordering::Relaxed);
+        let busy = echoed != self.echoed_seen;
+        self.echoed_seen = echoed;
+        busy
+    }
 }
 
 fn raw_round(
@@ -263,17 +301,20 @@ fn client(args: &Args) -> Result<()> {
     let server = SocketAddrV4::new(peer_ip, args.udp_port);
     let mut ep = Endpoint::new(open(args, true)?, EndpointConfig::default());
     let s = ep.connect(server)?;
-    let mut events = Vec::new();
     let limit = Instant::now() + Duration::from_secs(20);
     while !ep.is_connected(s) {
         if Instant::now() > limit {
             bail!("connect to {server} timed out");
         }
-        ep.poll(&mut events);
-        if let Some(Event::ConnectFailed { reason, .. }) = events.first() {
+        let mut failed = None;
+        ep.run_once(|_, e| {
+            if let Event::ConnectFailed { reason, .. } = e {
+                failed = Some(reason);
+            }
+        });
+        if let Some(reason) = failed {
             bail!("connect failed: {reason}");
         }
-        events.clear();
     }
     let (port_id, port_name) = ep.transport().port();
     println!(
@@ -322,11 +363,9 @@ fn client(args: &Args) -> Result<()> {
     let _ = ep.send_request(s, QUIT, Vec::new(), u64::MAX);
     let stop = Instant::now() + Duration::from_millis(500);
     while Instant::now() < stop {
-        ep.poll(&mut events);
-        if events
-            .drain(..)
-            .any(|e| matches!(e, Event::Response { .. }))
-        {
+        let mut answered = false;
+        ep.run_once(|_, e| answered |= matches!(e, Event::Response { .. }));
+        if answered {
             break;
         }
     }

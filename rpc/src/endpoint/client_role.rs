@@ -1,10 +1,12 @@
 //! The client half of the protocol: connect, sending requests under
-//! credits, reassembling responses, and retransmission timers.
+//! credits, and reassembling responses (loss recovery is in
+//! `loss_recovery.rs`, the connect framing in `handshake.rs`).
 
+use std::borrow::Cow;
 use std::net::SocketAddrV4;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use super::event::{Event, Response, SessionId};
+use super::event::{Event, ReceivedResponse, SessionId};
 use super::message_layout::{MAX_PACKETS, packet_range, packets_for, place};
 use super::session::{ClientSide, ClientSlot, Role, Session};
 use super::tx_queue::PayloadRef;
@@ -39,38 +41,11 @@ impl Core {
                 in_tx_queue: false,
             })),
         });
-        self.send_connect(server, id.num);
+        self.queue_connect(server, id.num);
         Ok(id)
     }
 
-    fn send_connect(&mut self, server: SocketAddrV4, num: u16) {
-        let hdr = TernRepr {
-            kind: PacketKind::Connect,
-            req_type: 0,
-            session: num,
-            pkt_num: 0,
-            req_num: 0,
-            msg_len: 0,
-        };
-        let body = ConnectRepr {
-            nonce: self.nonce,
-            max_datagram: self.max_datagram as u16,
-            status: ConnectStatus::Accepted,
-            server_session: 0,
-        };
-        let mut bytes = [0u8; TERN_HEADER + crate::wire::connect::CONNECT_LEN];
-        bytes[..TERN_HEADER].copy_from_slice(&hdr.to_bytes());
-        bytes[TERN_HEADER..].copy_from_slice(&body.to_bytes());
-        self.txq.push(server, &bytes, PayloadRef::None);
-    }
-
-    pub(super) fn on_connect_ack(
-        &mut self,
-        peer: SocketAddrV4,
-        hdr: &TernRepr,
-        payload: &[u8],
-        events: &mut Vec<Event>,
-    ) {
+    pub(super) fn on_connect_ack(&mut self, peer: SocketAddrV4, hdr: &TernRepr, payload: &[u8]) {
         let Ok(ack) = ConnectRepr::parse(payload) else {
             self.stats.malformed_dropped += 1;
             return;
@@ -97,7 +72,7 @@ impl Core {
         }
         if ack.status == ConnectStatus::Refused {
             self.sessions.remove(hdr.session);
-            events.push(Event::ConnectFailed {
+            self.notices.push(Event::ConnectFailed {
                 session: id,
                 reason: "refused by server: too many sessions".into(),
             });
@@ -112,7 +87,7 @@ impl Core {
         s.peer_nonce = ack.nonce;
         s.chunk = max_dg.min(ack.max_datagram as usize) - TERN_HEADER;
         self.sessions.index_client(hdr.session);
-        events.push(Event::Connected(id));
+        self.notices.push(Event::Connected(id));
     }
 
     pub(super) fn send_request(
@@ -183,18 +158,7 @@ impl Core {
         let (peer, connected) = (s.peer, s.client().is_some_and(|c| c.connected));
         self.sessions.remove(sid.num);
         if connected {
-            self.stats.resets_sent += 1;
-            self.send_control(
-                peer,
-                TernRepr {
-                    kind: PacketKind::Reset,
-                    req_type: 0,
-                    session: sid.num,
-                    pkt_num: 0,
-                    req_num: 0,
-                    msg_len: 0,
-                },
-            );
+            self.queue_reset(peer, sid.num);
         }
     }
 
@@ -272,23 +236,20 @@ impl Core {
         }
     }
 
-    pub(super) fn on_response(
+    /// A response packet; returns the response once it is complete. A
+    /// single-packet response's payload borrows `payload` (no copy).
+    pub(super) fn on_response<'a>(
         &mut self,
         now: Instant,
         peer: SocketAddrV4,
         hdr: &TernRepr,
-        payload: &[u8],
-        events: &mut Vec<Event>,
-    ) {
+        payload: &'a [u8],
+    ) -> Option<Event<'a>> {
         let max_message = self.config.max_message;
-        let Some((num, slot_i)) = self.client_target(peer, hdr) else {
-            return;
-        };
-        let Some(s) = self.sessions.get_mut(num) else {
-            return;
-        };
+        let (num, slot_i) = self.client_target(peer, hdr)?;
+        let s = self.sessions.get_mut(num)?;
         let (id, chunk) = (s.id, s.chunk);
-        let Some(c) = s.client_mut() else { return };
+        let c = s.client_mut()?;
         let slot = &mut c.slots[slot_i];
         let total = hdr.msg_len as usize;
         let pkt = hdr.pkt_num as usize;
@@ -305,12 +266,12 @@ impl Core {
             && (pkt > 0 || slot.req_next == slot.req_pkts);
         if !valid {
             self.stats.malformed_dropped += 1;
-            return;
+            return None;
         }
         if pkt == 0 && slot.resp_len.is_none() {
             if PreambleRepr::parse(payload).is_err() {
                 self.stats.malformed_dropped += 1;
-                return;
+                return None;
             }
             slot.resp_len = Some(total);
             slot.resp_pkts = pkts;
@@ -330,13 +291,12 @@ impl Core {
         }
         if !slot.resp_got.insert(pkt) {
             self.stats.duplicates_suppressed += 1;
-            return;
+            return None;
         }
         if pkt == 0 {
             slot.preamble.copy_from_slice(&payload[..PREAMBLE_LEN]);
-            if pkts == 1 {
-                slot.resp_buf = payload[PREAMBLE_LEN..].to_vec();
-            } else {
+            // A one-packet response is handed over from `payload` below.
+            if pkts > 1 {
                 place(&mut slot.resp_buf, 0, &payload[PREAMBLE_LEN..]);
             }
         } else {
@@ -347,22 +307,28 @@ impl Core {
         slot.last_progress = Some(now);
         slot.retries = 0;
         slot.backoff_exp = 0;
+        let mut done = None;
         if slot.resp_got.is_full() {
             let pre = PreambleRepr::parse(&slot.preamble).unwrap_or(PreambleRepr {
                 status: crate::Status::Internal,
                 queue_ns: 0,
                 exec_ns: 0,
             });
-            let response = Response {
+            let body = if pkts == 1 {
+                Cow::Borrowed(&payload[PREAMBLE_LEN..])
+            } else {
+                Cow::Owned(std::mem::take(&mut slot.resp_buf))
+            };
+            let response = ReceivedResponse {
                 status: pre.status,
                 queue_ns: pre.queue_ns,
                 exec_ns: pre.exec_ns,
-                payload: std::mem::take(&mut slot.resp_buf),
+                payload: body,
             };
             c.credits += slot.release();
             c.outstanding -= 1;
             self.stats.responses_received += 1;
-            events.push(Event::Response {
+            done = Some(Event::Response {
                 session: id,
                 tag: slot.tag,
                 req_type: slot.req_type,
@@ -373,6 +339,7 @@ impl Core {
             c.in_tx_queue = true;
             self.pending.push_back(num);
         }
+        done
     }
 
     /// Puts new packets of queued sessions in flight as their credits allow.
@@ -420,132 +387,11 @@ impl Core {
             // Out of credits with work left: an answer re-queues the session.
         }
     }
-
-    /// Retransmits for requests without progress, fails those out of
-    /// retries, and retries connects.
-    pub(super) fn scan_timers(&mut self, now: Instant, events: &mut Vec<Event>) {
-        let rto = self.config.retransmit_timeout;
-        let max_retries = self.config.max_retransmits;
-        let mut i = 0;
-        while i < self.sessions.clients.len() {
-            let num = self.sessions.clients[i];
-            i += 1;
-            let Some(s) = self.sessions.get_mut(num) else {
-                continue;
-            };
-            let (id, peer, remote, chunk) = (s.id, s.peer, s.remote, s.chunk);
-            let Some(c) = s.client_mut() else { continue };
-            if !c.connected {
-                if now.duration_since(c.connect_sent) < backoff(rto, c.connect_retries) {
-                    continue;
-                }
-                c.connect_retries += 1;
-                if c.connect_retries > max_retries {
-                    self.sessions.remove(num);
-                    i -= 1; // remove() swapped another session into place i-1
-                    events.push(Event::ConnectFailed {
-                        session: id,
-                        reason: format!("no answer from {peer} after {max_retries} retries"),
-                    });
-                } else {
-                    c.connect_sent = now;
-                    self.stats.retransmits += 1;
-                    self.send_connect(peer, num);
-                }
-                continue;
-            }
-            if c.outstanding == 0 {
-                continue;
-            }
-            for si in 0..SESSION_SLOTS {
-                let slot = &mut c.slots[si];
-                let Some(last) = slot.last_progress else {
-                    continue;
-                };
-                if !slot.busy || now.duration_since(last) < backoff(rto, slot.backoff_exp) {
-                    continue;
-                }
-                slot.retries += 1;
-                slot.backoff_exp += 1;
-                if slot.retries > max_retries {
-                    c.credits += slot.release();
-                    c.outstanding -= 1;
-                    self.stats.requests_failed += 1;
-                    events.push(Event::RequestFailed {
-                        session: id,
-                        tag: slot.tag,
-                        error: RpcError::TimedOut,
-                    });
-                    continue;
-                }
-                slot.last_progress = Some(now);
-                let mut sent = 0;
-                if slot.req_acked.count() < slot.req_pkts {
-                    for pkt in 0..slot.req_next {
-                        if !slot.req_acked.contains(pkt) {
-                            queue_request_packet(
-                                &mut self.txq,
-                                peer,
-                                remote,
-                                num,
-                                si,
-                                slot,
-                                chunk,
-                                pkt,
-                            );
-                            sent += 1;
-                        }
-                    }
-                } else if slot.resp_len.is_none() {
-                    // Everything was acknowledged but no response yet: probe
-                    // with the last request packet.
-                    queue_request_packet(
-                        &mut self.txq,
-                        peer,
-                        remote,
-                        num,
-                        si,
-                        slot,
-                        chunk,
-                        slot.req_pkts - 1,
-                    );
-                    sent += 1;
-                } else {
-                    // Ask again for each run of missing response packets.
-                    let mut pkt = 1;
-                    while pkt < slot.rfr_next {
-                        if slot.resp_got.contains(pkt) {
-                            pkt += 1;
-                            continue;
-                        }
-                        let first = pkt;
-                        while pkt < slot.rfr_next && !slot.resp_got.contains(pkt) {
-                            pkt += 1;
-                        }
-                        queue_rfr(&mut self.txq, peer, remote, slot, first, pkt - first);
-                        sent += (pkt - first) as u64;
-                    }
-                }
-                self.stats.retransmits += sent;
-            }
-            if !c.in_tx_queue && c.slots.iter().any(ClientSlot::has_new_packet) {
-                c.in_tx_queue = true;
-                self.pending.push_back(num);
-            }
-        }
-    }
-}
-
-/// The retransmission timeout after `retries` rounds without progress: doubles
-/// each round up to 32 times the base, so a peer that stalls for a while
-/// (a descheduled thread on a loaded machine) is not given up on too soon.
-fn backoff(rto: Duration, retries: u32) -> Duration {
-    rto * (1u32 << retries.min(5))
 }
 
 /// Queues request packet `pkt` of the request in `slot`.
 #[allow(clippy::too_many_arguments)]
-fn queue_request_packet(
+pub(super) fn queue_request_packet(
     txq: &mut super::tx_queue::TxQueue,
     peer: SocketAddrV4,
     remote: u16,
@@ -579,7 +425,7 @@ fn queue_request_packet(
 
 /// Queues a request-for-response for response packets `first..first+count`
 /// (the message-length field carries `count`).
-fn queue_rfr(
+pub(super) fn queue_rfr(
     txq: &mut super::tx_queue::TxQueue,
     peer: SocketAddrV4,
     remote: u16,

@@ -33,7 +33,7 @@ pub struct EndpointConfig {
     pub max_message: usize,
     /// Most sessions (client and server roles together) the endpoint holds.
     pub max_sessions: usize,
-    /// Datagrams received per poll round at most.
+    /// Datagrams received per round ([`run_once`](super::Endpoint::run_once)) at most.
     pub rx_batch: usize,
 }
 

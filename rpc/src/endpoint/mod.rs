@@ -1,5 +1,19 @@
 //! The endpoint: one thread's sessions over one transport, driven by
-//! [`Endpoint::poll`] (eRPC's single-threaded event loop).
+//! [`Endpoint::run_once`] (eRPC's `run_event_loop_once`): one owner thread,
+//! one round whose stages run in a fixed order (transmit, receive and
+//! handle, timers, transmit), application callbacks called from the round.
+//! [`serve`](crate::serve()) is the server loop around it.
+//!
+//! # Files
+//!
+//! - `mod.rs`: the round, packet dispatch, resets;
+//! - `client_role.rs` / `server_role.rs`: each role's half of the protocol;
+//! - `loss_recovery.rs`: retransmission timers and backoff (client only);
+//! - `handshake.rs`: connect, connect-ack and reset framing;
+//! - `ctl.rs`: what a callback may do mid-round; `event.rs`: what it gets,
+//!   and what an event's payload borrows;
+//! - `session.rs`, `tx_queue.rs`, `message_layout.rs`, `packet_set.rs`,
+//!   `config.rs`, `stats.rs`: the state these work on.
 //!
 //! # Protocol
 //!
@@ -30,7 +44,10 @@
 
 mod client_role;
 pub mod config;
+mod ctl;
 pub mod event;
+mod handshake;
+mod loss_recovery;
 mod message_layout;
 mod packet_set;
 mod server_role;
@@ -44,14 +61,16 @@ use std::net::SocketAddrV4;
 use std::time::{Duration, Instant};
 
 pub use config::{EndpointConfig, SESSION_SLOTS};
-pub use event::{Event, RequestToken, Response, SessionId};
+pub use ctl::Ctl;
+pub use event::{Event, Payload, ReceivedResponse, RequestToken, Response, SessionId};
 pub use stats::EndpointStats;
 
 use crate::error::RpcError;
+use crate::idle::IdleStrategy;
 use crate::transport::{RxBatch, Transport};
 use crate::wire::tern::{HEADER_LEN, PacketKind, TernRepr};
 use session::SessionTable;
-use tx_queue::{PayloadRef, TxQueue};
+use tx_queue::TxQueue;
 
 /// An RPC endpoint over transport `T`, in the client role, the server role,
 /// or both. Owned and polled by one thread; nothing in it blocks.
@@ -74,11 +93,14 @@ pub(crate) struct Core {
     stats: EndpointStats,
     next_scan: Instant,
     scan_interval: Duration,
-    /// When the previous poll round ran.
+    /// When the previous round ran.
     last_poll: Instant,
     /// The last timer scan was put off.
     scan_deferred: bool,
-    did_work: bool,
+    /// Events that borrow nothing (connects, failures, resets), queued
+    /// while session state is borrowed and handed to the round's callback
+    /// right after the packet or timer scan that made them, in order.
+    notices: Vec<Event<'static>>,
     /// Credit-returns queued while handling the current receive batch,
     /// which later packets of the same requests may extend.
     credit_runs: Vec<CreditReturnRun>,
@@ -133,7 +155,7 @@ impl<T: Transport> Endpoint<T> {
                 last_poll: Instant::now(),
                 scan_deferred: false,
                 scan_interval,
-                did_work: false,
+                notices: Vec::new(),
                 credit_runs: Vec::new(),
             },
         }
@@ -164,6 +186,13 @@ impl<T: Transport> Endpoint<T> {
         self.core.nonce
     }
 
+    /// The controls a [`run_once`](Self::run_once) callback gets, for use
+    /// between rounds (e.g. a server's own stage answering from a
+    /// completion queue). Free.
+    pub fn ctl(&mut self) -> Ctl<'_> {
+        Ctl::new(&mut self.core)
+    }
+
     /// Counters.
     pub fn stats(&self) -> &EndpointStats {
         &self.core.stats
@@ -176,46 +205,35 @@ impl<T: Transport> Endpoint<T> {
 
     /// The peer of session `s`, if it is live.
     pub fn peer_of(&self, s: SessionId) -> Option<SocketAddrV4> {
-        self.core.sessions.by_id(s).map(|x| x.peer)
+        self.core.peer_of(s)
     }
 
     /// Client role: opens a session to `server`. Non-blocking: sends the
-    /// connect on the next [`poll`](Self::poll), which later yields
+    /// connect on the next [`run_once`](Self::run_once), which later yields
     /// [`Event::Connected`] or [`Event::ConnectFailed`] for the returned id.
+    /// Fails with [`RpcError::TooManySessions`] when `max_sessions` are live.
     pub fn connect(&mut self, server: SocketAddrV4) -> Result<SessionId, RpcError> {
         self.core.connect(server)
     }
 
     /// Whether client session `s` completed its connect.
     pub fn is_connected(&self, s: SessionId) -> bool {
-        self.core
-            .sessions
-            .by_id(s)
-            .and_then(|x| x.client())
-            .is_some_and(|c| c.connected)
+        self.core.is_connected(s)
     }
 
     /// Whether `send_request` on `s` would be accepted now: connected and
     /// fewer than `max_outstanding` requests in flight.
     pub fn can_send(&self, s: SessionId) -> bool {
-        self.core
-            .sessions
-            .by_id(s)
-            .and_then(|x| x.client())
-            .is_some_and(|c| c.connected && c.outstanding < self.core.config.max_outstanding)
+        self.core.can_send(s)
     }
 
     /// Requests outstanding on client session `s` (0 if it is not live).
     pub fn outstanding(&self, s: SessionId) -> usize {
-        self.core
-            .sessions
-            .by_id(s)
-            .and_then(|x| x.client())
-            .map_or(0, |c| c.outstanding)
+        self.core.outstanding(s)
     }
 
     /// Client role: sends a request of type `req_type`. Non-blocking: the
-    /// packets leave on the next [`poll`](Self::poll) rounds as credits
+    /// packets leave on the next [`run_once`](Self::run_once) rounds as credits
     /// allow; the outcome arrives as [`Event::Response`] or
     /// [`Event::RequestFailed`] carrying `tag`. Takes ownership of `payload`
     /// (it is kept for retransmission, not copied).
@@ -239,7 +257,7 @@ impl<T: Transport> Endpoint<T> {
     }
 
     /// Server role: answers the request `token` names. The response leaves
-    /// on the next [`poll`](Self::poll) and is kept for retransmissions until
+    /// on the next [`run_once`](Self::run_once) and is kept for retransmissions until
     /// the client's next request in the same slot. A stale token (session
     /// reset or closed, request superseded or already answered) is
     /// [`RpcError::StaleToken`] / [`RpcError::NoSuchSession`]; a payload over
@@ -249,31 +267,31 @@ impl<T: Transport> Endpoint<T> {
         self.core.respond(token, response)
     }
 
-    /// One round: sends what is queued, receives one batch and processes it,
-    /// runs the retransmission timers, and sends what credits allow.
-    /// Appends events to `events` and returns how many it appended (0 for a
-    /// round without events). Costs one receive system call plus one send
-    /// call when there is something to send; allocates only for reassembled
-    /// messages.
-    pub fn poll(&mut self, events: &mut Vec<Event>) -> usize {
-        let before = events.len();
-        let core = &mut self.core;
-        core.did_work = false;
+    /// One round of the event loop, its stages always in this order:
+    /// transmit what is queued; receive one batch and handle each packet;
+    /// run the retransmission timers; transmit what credits now allow.
+    /// `on_event` is called for each [`Event`] as it happens, with a
+    /// [`Ctl`] to answer or send from inside the round; an event's payload
+    /// borrows the receive batch (see [`event`]) and so lives only for that
+    /// call.
+    ///
+    /// Returns whether the round was busy: a packet was sent or received,
+    /// or an event fired. A loop must treat such a round as busy
+    /// ([`IdleStrategy::reset`](crate::IdleStrategy::reset)), or
+    /// multi-packet transfers stall in the idle strategy's park phase;
+    /// [`run_once_idle`](Self::run_once_idle) does that itself.
+    ///
+    /// Costs one receive system call plus one send call when there is
+    /// something to send. Allocates only for reassembled messages (and
+    /// failure reasons): a single-packet request or response is handed to
+    /// `on_event` from the receive batch, never copied.
+    pub fn run_once(&mut self, mut on_event: impl FnMut(&mut Ctl<'_>, Event<'_>)) -> bool {
         let now = Instant::now();
         // Requests queued since the last round leave before we receive, so
         // a fresh request costs no extra system call of latency.
-        if !core.pending.is_empty() {
-            core.pump_pending(now);
-        }
-        if !core.txq.is_empty()
-            && core
-                .txq
-                .flush(&mut self.transport, &core.sessions, &mut core.stats)
-                > 0
-        {
-            core.did_work = true;
-        }
+        let mut busy = self.transmit(now);
         let mut backlog = false;
+        let core = &mut self.core;
         match self.transport.recv(&mut self.rx) {
             Ok(n) => {
                 backlog = n == self.rx.capacity();
@@ -281,109 +299,138 @@ impl<T: Transport> Endpoint<T> {
                 core.credit_runs.clear();
                 for i in 0..n {
                     let (peer, bytes) = self.rx.get(i);
-                    core.handle_packet(now, peer, bytes, events);
+                    let delivery = core.handle_packet(now, peer, bytes);
+                    core.deliver_notices(&mut on_event);
+                    if let Some(event) = delivery {
+                        on_event(&mut Ctl::new(core), event);
+                    }
                 }
-                if n > 0 {
-                    core.did_work = true;
-                }
+                busy |= n > 0;
             }
             Err(_) => core.stats.io_errors += 1,
         }
-        // Run the retransmission timers only when this thread has kept up:
-        // after a gap between polls (it was descheduled) or with more
-        // packets waiting, missing answers may simply be unread, and
-        // retransmitting then only adds load.
-        let kept_up = now.duration_since(core.last_poll) < core.scan_interval && !backlog;
-        core.last_poll = now;
-        if now >= core.next_scan {
-            // Defer at most once in a row, so that a loop that always polls
-            // slowly still retransmits.
-            if kept_up || core.scan_deferred {
-                core.scan_timers(now, events);
-                core.scan_deferred = false;
-            } else {
-                core.scan_deferred = true;
-            }
-            core.next_scan = now + core.scan_interval;
+        core.run_timers(now, backlog);
+        busy |= core.deliver_notices(&mut on_event);
+        busy |= self.transmit(now);
+        busy
+    }
+
+    /// [`run_once`](Self::run_once), then `idle.reset()` after a busy round
+    /// or `idle.idle()` after an idle one (which may yield or park the
+    /// thread, see [`IdleStrategy`]). Returns whether
+    /// the round was busy.
+    pub fn run_once_idle(
+        &mut self,
+        idle: &mut IdleStrategy,
+        on_event: impl FnMut(&mut Ctl<'_>, Event<'_>),
+    ) -> bool {
+        let busy = self.run_once(on_event);
+        if busy {
+            idle.reset();
+        } else {
+            idle.idle();
         }
-        core.pump_pending(now);
-        if !core.txq.is_empty()
+        busy
+    }
+
+    /// The transmit stage: puts new packets of queued sessions in flight as
+    /// credits allow, then hands the transmit queue to the transport.
+    /// Returns whether the transport took a packet.
+    fn transmit(&mut self, now: Instant) -> bool {
+        let core = &mut self.core;
+        if !core.pending.is_empty() {
+            core.pump_pending(now);
+        }
+        !core.txq.is_empty()
             && core
                 .txq
                 .flush(&mut self.transport, &core.sessions, &mut core.stats)
                 > 0
-        {
-            core.did_work = true;
-        }
-        events.len() - before
-    }
-
-    /// Whether the last [`poll`](Self::poll) moved any packet (sent or
-    /// received), even if it produced no event. Poll loops should treat such
-    /// a round as busy (`IdleStrategy::reset`), or multi-packet transfers
-    /// stall in the idle strategy's park phase.
-    pub fn did_work(&self) -> bool {
-        self.core.did_work
     }
 }
 
 impl Core {
-    /// Parses and dispatches one received datagram.
-    fn handle_packet(
+    /// Parses and dispatches one received datagram. Returns a completed
+    /// request or response, borrowing `bytes` when it came in this one
+    /// packet; other events go to `notices`.
+    fn handle_packet<'a>(
         &mut self,
         now: Instant,
         peer: SocketAddrV4,
-        bytes: &[u8],
-        events: &mut Vec<Event>,
-    ) {
+        bytes: &'a [u8],
+    ) -> Option<Event<'a>> {
         self.stats.packets_rx += 1;
         self.stats.bytes_rx += bytes.len() as u64;
         let Ok((hdr, payload)) = TernRepr::parse(bytes) else {
             self.stats.malformed_dropped += 1;
-            return;
+            return None;
         };
         match hdr.kind {
-            PacketKind::Connect => self.on_connect(peer, &hdr, payload, events),
-            PacketKind::ConnectAck => self.on_connect_ack(peer, &hdr, payload, events),
-            PacketKind::Request => self.on_request(peer, &hdr, payload, events),
+            PacketKind::Connect => self.on_connect(peer, &hdr, payload),
+            PacketKind::ConnectAck => self.on_connect_ack(peer, &hdr, payload),
+            PacketKind::Request => return self.on_request(peer, &hdr, payload),
             PacketKind::RequestForResponse => self.on_rfr(peer, &hdr, payload),
             PacketKind::CreditReturn => self.on_credit_return(now, peer, &hdr, payload),
-            PacketKind::Response => self.on_response(now, peer, &hdr, payload, events),
-            PacketKind::Reset => self.on_reset(peer, &hdr, payload, events),
+            PacketKind::Response => return self.on_response(now, peer, &hdr, payload),
+            PacketKind::Reset => self.on_reset(peer, &hdr, payload),
         }
+        None
     }
 
-    /// Queues a header-only packet.
-    fn send_control(&mut self, peer: SocketAddrV4, hdr: TernRepr) {
-        self.txq.push(peer, &hdr.to_bytes(), PayloadRef::None);
+    /// Hands the queued notices to `on_event`, in order; returns whether
+    /// there were any. Keeps the queue's allocation.
+    fn deliver_notices(&mut self, on_event: &mut impl FnMut(&mut Ctl<'_>, Event<'_>)) -> bool {
+        if self.notices.is_empty() {
+            return false;
+        }
+        let mut notices = std::mem::take(&mut self.notices);
+        for event in notices.drain(..) {
+            on_event(&mut Ctl::new(self), event);
+        }
+        // Nothing a callback can call queues a notice, so this is empty.
+        debug_assert!(self.notices.is_empty());
+        self.notices = notices;
+        true
+    }
+
+    /// The peer of session `s`, if it is live.
+    pub(crate) fn peer_of(&self, s: SessionId) -> Option<SocketAddrV4> {
+        self.sessions.by_id(s).map(|x| x.peer)
+    }
+
+    /// Whether client session `s` completed its connect.
+    pub(crate) fn is_connected(&self, s: SessionId) -> bool {
+        self.sessions
+            .by_id(s)
+            .and_then(|x| x.client())
+            .is_some_and(|c| c.connected)
+    }
+
+    /// Whether `send_request` on `s` would be accepted now.
+    pub(crate) fn can_send(&self, s: SessionId) -> bool {
+        self.sessions
+            .by_id(s)
+            .and_then(|x| x.client())
+            .is_some_and(|c| c.connected && c.outstanding < self.config.max_outstanding)
+    }
+
+    /// Requests outstanding on client session `s` (0 if it is not live).
+    pub(crate) fn outstanding(&self, s: SessionId) -> usize {
+        self.sessions
+            .by_id(s)
+            .and_then(|x| x.client())
+            .map_or(0, |c| c.outstanding)
     }
 
     /// Answers a packet for a session we do not have with a reset naming
     /// the number it addressed.
     fn reject_unknown(&mut self, peer: SocketAddrV4, hdr: &TernRepr) {
         self.stats.unknown_session_dropped += 1;
-        self.stats.resets_sent += 1;
-        self.send_control(
-            peer,
-            TernRepr {
-                kind: PacketKind::Reset,
-                req_type: 0,
-                session: hdr.session,
-                pkt_num: 0,
-                req_num: 0,
-                msg_len: 0,
-            },
-        );
+        self.queue_reset(peer, hdr.session);
     }
 
     /// A reset from `peer` about its session `hdr.session`: drop ours.
-    fn on_reset(
-        &mut self,
-        peer: SocketAddrV4,
-        hdr: &TernRepr,
-        payload: &[u8],
-        events: &mut Vec<Event>,
-    ) {
+    fn on_reset(&mut self, peer: SocketAddrV4, hdr: &TernRepr, payload: &[u8]) {
         if !payload.is_empty() {
             self.stats.malformed_dropped += 1;
             return;
@@ -397,7 +444,7 @@ impl Core {
             };
             if let Some(num) = self.sessions.find(key) {
                 found = true;
-                self.reset_session(num, events);
+                self.reset_session(num);
             }
         }
         if !found {
@@ -408,15 +455,15 @@ impl Core {
     }
 
     /// Drops session `num` because the peer is gone: fails its outstanding
-    /// requests and reports [`Event::SessionReset`].
-    fn reset_session(&mut self, num: u16, events: &mut Vec<Event>) {
+    /// requests and reports [`Event::SessionReset`] (as notices).
+    fn reset_session(&mut self, num: u16) {
         let Some(s) = self.sessions.remove(num) else {
             return;
         };
         self.stats.sessions_reset += 1;
         if let Some(c) = s.client() {
             if !c.connected {
-                events.push(Event::ConnectFailed {
+                self.notices.push(Event::ConnectFailed {
                     session: s.id,
                     reason: "reset by server".into(),
                 });
@@ -424,14 +471,14 @@ impl Core {
             }
             for slot in c.slots.iter().filter(|x| x.busy) {
                 self.stats.requests_failed += 1;
-                events.push(Event::RequestFailed {
+                self.notices.push(Event::RequestFailed {
                     session: s.id,
                     tag: slot.tag,
                     error: RpcError::SessionReset,
                 });
             }
         }
-        events.push(Event::SessionReset(s.id));
+        self.notices.push(Event::SessionReset(s.id));
     }
 }
 

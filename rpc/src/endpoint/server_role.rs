@@ -1,6 +1,7 @@
 //! The server half of the protocol: accepting sessions, reassembling
 //! requests, suppressing duplicates, and serving saved responses.
 
+use std::borrow::Cow;
 use std::net::SocketAddrV4;
 
 use super::event::{Event, RequestToken, Response};
@@ -10,18 +11,12 @@ use super::tx_queue::{MAX_HEADER, PayloadRef};
 use super::{Core, SESSION_SLOTS, TERN_HEADER, req_after};
 use crate::error::RpcError;
 use crate::status::Status;
-use crate::wire::connect::{CONNECT_LEN, ConnectRepr, ConnectStatus};
+use crate::wire::connect::{ConnectRepr, ConnectStatus};
 use crate::wire::response::{PREAMBLE_LEN, PreambleRepr};
 use crate::wire::tern::{PacketKind, TernRepr};
 
 impl Core {
-    pub(super) fn on_connect(
-        &mut self,
-        peer: SocketAddrV4,
-        hdr: &TernRepr,
-        payload: &[u8],
-        events: &mut Vec<Event>,
-    ) {
+    pub(super) fn on_connect(&mut self, peer: SocketAddrV4, hdr: &TernRepr, payload: &[u8]) {
         let Ok(req) = ConnectRepr::parse(payload) else {
             self.stats.malformed_dropped += 1;
             return;
@@ -43,7 +38,7 @@ impl Core {
         {
             // A retransmitted connect: the ack was lost.
             self.stats.duplicates_suppressed += 1;
-            self.send_connect_ack(peer, hdr.session, ConnectStatus::Accepted, num);
+            self.queue_connect_ack(peer, hdr.session, ConnectStatus::Accepted, num);
             return;
         }
         // A different nonce from this address means the peer endpoint
@@ -54,12 +49,12 @@ impl Core {
                 .get(num)
                 .is_some_and(|s| s.peer_nonce != req.nonce)
             {
-                self.reset_session(num, events);
+                self.reset_session(num);
             }
         }
         if self.sessions.live() >= self.config.max_sessions {
             self.stats.connects_refused += 1;
-            self.send_connect_ack(peer, hdr.session, ConnectStatus::Refused, 0);
+            self.queue_connect_ack(peer, hdr.session, ConnectStatus::Refused, 0);
             return;
         }
         let chunk = self.max_datagram.min(req.max_datagram as usize) - TERN_HEADER;
@@ -72,34 +67,7 @@ impl Core {
             role: Role::Server(Box::default()),
         });
         self.stats.connects_accepted += 1;
-        self.send_connect_ack(peer, hdr.session, ConnectStatus::Accepted, id.num);
-    }
-
-    fn send_connect_ack(
-        &mut self,
-        peer: SocketAddrV4,
-        client_session: u16,
-        status: ConnectStatus,
-        server_session: u16,
-    ) {
-        let hdr = TernRepr {
-            kind: PacketKind::ConnectAck,
-            req_type: 0,
-            session: client_session,
-            pkt_num: 0,
-            req_num: 0,
-            msg_len: 0,
-        };
-        let body = ConnectRepr {
-            nonce: self.nonce,
-            max_datagram: self.max_datagram as u16,
-            status,
-            server_session,
-        };
-        let mut bytes = [0u8; TERN_HEADER + CONNECT_LEN];
-        bytes[..TERN_HEADER].copy_from_slice(&hdr.to_bytes());
-        bytes[TERN_HEADER..].copy_from_slice(&body.to_bytes());
-        self.txq.push(peer, &bytes, PayloadRef::None);
+        self.queue_connect_ack(peer, hdr.session, ConnectStatus::Accepted, id.num);
     }
 
     /// The server session `hdr` addresses, if it exists and belongs to
@@ -114,23 +82,20 @@ impl Core {
         }
     }
 
-    pub(super) fn on_request(
+    /// A request packet; returns the request once it is complete. A
+    /// single-packet request's payload borrows `payload` (no copy).
+    pub(super) fn on_request<'a>(
         &mut self,
         peer: SocketAddrV4,
         hdr: &TernRepr,
-        payload: &[u8],
-        events: &mut Vec<Event>,
-    ) {
+        payload: &'a [u8],
+    ) -> Option<Event<'a>> {
         let max_message = self.config.max_message;
-        let Some(num) = self.server_target(peer, hdr) else {
-            return;
-        };
-        let Some(s) = self.sessions.get_mut(num) else {
-            return;
-        };
+        let num = self.server_target(peer, hdr)?;
+        let s = self.sessions.get_mut(num)?;
         let (id, chunk, remote) = (s.id, s.chunk, s.remote);
         let Role::Server(slots) = &mut s.role else {
-            return;
+            return None;
         };
         let len = hdr.msg_len as usize;
         let pkts = packets_for(len, chunk);
@@ -138,14 +103,14 @@ impl Core {
         let (start, end) = packet_range(len, chunk, pkt);
         if pkt >= pkts || payload.len() != end - start {
             self.stats.malformed_dropped += 1;
-            return;
+            return None;
         }
         let slot_i = hdr.req_num as usize % SESSION_SLOTS;
         let slot = &mut slots[slot_i];
         let fresh = matches!(slot.state, ServerState::Idle) || req_after(hdr.req_num, slot.req_num);
         if !fresh && hdr.req_num != slot.req_num {
             self.stats.stale_dropped += 1;
-            return;
+            return None;
         }
         if fresh {
             slot.req_num = hdr.req_num;
@@ -168,7 +133,7 @@ impl Core {
             }
         } else if slot.req_len != len || slot.req_type != hdr.req_type {
             self.stats.malformed_dropped += 1;
-            return;
+            return None;
         }
         let last = pkt + 1 == pkts;
         match slot.state {
@@ -184,14 +149,15 @@ impl Core {
                     queue_credit_return(&mut self.credit_runs, &mut self.txq, peer, remote, hdr);
                 }
                 if slot.req_got.is_full() {
+                    // One packet: hand over the received bytes themselves.
                     let body = if pkts > 1 {
-                        std::mem::take(&mut slot.req_buf)
+                        Cow::Owned(std::mem::take(&mut slot.req_buf))
                     } else {
-                        payload.to_vec()
+                        Cow::Borrowed(payload)
                     };
                     slot.state = ServerState::Executing;
                     self.stats.requests_received += 1;
-                    events.push(Event::Request {
+                    return Some(Event::Request {
                         token: RequestToken {
                             session: id,
                             slot: slot_i as u8,
@@ -218,6 +184,7 @@ impl Core {
             }
             ServerState::Idle => {}
         }
+        None
     }
 
     pub(super) fn on_rfr(&mut self, peer: SocketAddrV4, hdr: &TernRepr, payload: &[u8]) {

@@ -12,7 +12,8 @@ use std::time::Duration;
 use tern_rpc::transport::Transport;
 use tern_rpc::transport::udp::UdpTransport;
 use tern_rpc::{
-    Endpoint, EndpointConfig, EndpointStats, Event, IdleMode, IdleStrategy, Response, Status,
+    Ctl, Endpoint, EndpointConfig, EndpointStats, Event, IdleMode, IdleStrategy, Payload,
+    RequestToken, Response, Service, Status,
 };
 
 pub fn loopback() -> SocketAddrV4 {
@@ -31,6 +32,55 @@ pub struct ServerReport {
     /// Executions per id of COUNTED requests.
     pub executions: HashMap<u64, u32>,
     pub resets: u64,
+}
+
+/// The test server's request handling: ECHO echoes, COUNTED counts
+/// executions per id and answers with the payload reversed.
+struct EchoService {
+    executions: HashMap<u64, u32>,
+    resets: u64,
+    /// Packets received so far, published once per round.
+    packets_rx: Arc<AtomicU64>,
+}
+
+impl Service for EchoService {
+    fn on_request(
+        &mut self,
+        ctl: &mut Ctl<'_>,
+        token: RequestToken,
+        req_type: u16,
+        payload: Payload<'_>,
+    ) {
+        let resp = match req_type {
+            ECHO => Response::ok(payload.into_owned()),
+            COUNTED if payload.len() >= 8 => {
+                let id = u64::from_le_bytes(payload[..8].try_into().unwrap());
+                *self.executions.entry(id).or_default() += 1;
+                let mut p = payload.into_owned();
+                p.reverse();
+                Response {
+                    status: Status::Ok,
+                    queue_ns: 1,
+                    exec_ns: 2,
+                    payload: p,
+                }
+            }
+            _ => Response::error(Status::NoSuchFunction),
+        };
+        ctl.respond(token, resp).expect("respond");
+    }
+
+    fn on_event(&mut self, _ctl: &mut Ctl<'_>, event: Event<'_>) {
+        if let Event::SessionReset(_) = event {
+            self.resets += 1;
+        }
+    }
+
+    fn poll(&mut self, ctl: &mut Ctl<'_>) -> bool {
+        self.packets_rx
+            .store(ctl.stats().packets_rx, Ordering::Relaxed);
+        false
+    }
 }
 
 /// An echo server running on its own thread until dropped or stopped.
@@ -54,52 +104,16 @@ impl EchoServer {
         let addr = ep.local_addr();
         let (stop2, rx2) = (stop.clone(), packets_rx.clone());
         let handle = std::thread::spawn(move || {
-            let mut events = Vec::new();
-            let mut idle = IdleStrategy::new(IdleMode::Adaptive);
-            let mut executions: HashMap<u64, u32> = HashMap::new();
-            let mut resets = 0;
-            while !stop2.load(Ordering::Relaxed) {
-                let n = ep.poll(&mut events);
-                for e in events.drain(..) {
-                    match e {
-                        Event::Request {
-                            token,
-                            req_type,
-                            payload,
-                        } => {
-                            let resp = match req_type {
-                                ECHO => Response::ok(payload),
-                                COUNTED if payload.len() >= 8 => {
-                                    let id = u64::from_le_bytes(payload[..8].try_into().unwrap());
-                                    *executions.entry(id).or_default() += 1;
-                                    let mut p = payload;
-                                    p.reverse();
-                                    Response {
-                                        status: Status::Ok,
-                                        queue_ns: 1,
-                                        exec_ns: 2,
-                                        payload: p,
-                                    }
-                                }
-                                _ => Response::error(Status::NoSuchFunction),
-                            };
-                            ep.respond(token, resp).expect("respond");
-                        }
-                        Event::SessionReset(_) => resets += 1,
-                        _ => {}
-                    }
-                }
-                rx2.store(ep.stats().packets_rx, Ordering::Relaxed);
-                if n > 0 || ep.did_work() {
-                    idle.reset();
-                } else {
-                    idle.idle();
-                }
-            }
+            let mut service = EchoService {
+                executions: HashMap::new(),
+                resets: 0,
+                packets_rx: rx2,
+            };
+            tern_rpc::serve(&mut ep, IdleMode::Adaptive, &stop2, &mut service);
             ServerReport {
                 stats: ep.stats().clone(),
-                executions,
-                resets,
+                executions: service.executions,
+                resets: service.resets,
             }
         });
         EchoServer {
@@ -159,7 +173,6 @@ pub fn connect_all<T: Transport>(
         .map(|_| ep.connect(server).expect("connect"))
         .collect();
     let mut pending: std::collections::HashSet<SessionId> = ids.iter().copied().collect();
-    let mut events = Vec::new();
     let mut idle = IdleStrategy::new(IdleMode::Adaptive);
     let deadline = Instant::now() + CALL_TIMEOUT;
     while !pending.is_empty() {
@@ -168,18 +181,10 @@ pub fn connect_all<T: Transport>(
             "{} sessions still connecting",
             pending.len()
         );
-        let k = ep.poll(&mut events);
-        for e in events.drain(..) {
-            match e {
-                Event::Connected(s) => assert!(pending.remove(&s)),
-                other => panic!("unexpected event while connecting: {other:?}"),
-            }
-        }
-        if k > 0 || ep.did_work() {
-            idle.reset();
-        } else {
-            idle.idle();
-        }
+        ep.run_once_idle(&mut idle, |_, e| match e {
+            Event::Connected(s) => assert!(pending.remove(&s)),
+            other => panic!("unexpected event while connecting: {other:?}"),
+        });
     }
     ids
 }
@@ -198,7 +203,6 @@ pub fn run_closed_loop<T: Transport>(
 ) {
     let mut issued = 0u64;
     let mut done = 0u64;
-    let mut events = Vec::new();
     let mut idle = IdleStrategy::new(IdleMode::Adaptive);
     let deadline = Instant::now() + limit;
     while done < total {
@@ -214,20 +218,19 @@ pub fn run_closed_loop<T: Transport>(
                 issued += 1;
             }
         }
-        let k = ep.poll(&mut events);
-        for e in events.drain(..) {
-            match e {
-                Event::Response { tag, response, .. } => {
-                    check(tag, response);
-                    done += 1;
-                }
-                other => panic!("unexpected event: {other:?}"),
+        ep.run_once_idle(&mut idle, |_, e| match e {
+            Event::Response { tag, response, .. } => {
+                check(tag, response.into());
+                done += 1;
             }
-        }
-        if k > 0 || ep.did_work() {
-            idle.reset();
-        } else {
-            idle.idle();
-        }
+            other => panic!("unexpected event: {other:?}"),
+        });
     }
+}
+
+/// One round of `ep`, keeping its events for the caller (copied out of the
+/// receive batch) for tests that step two endpoints by hand. Returns
+/// whether the round was busy.
+pub fn round<T: Transport>(ep: &mut Endpoint<T>, events: &mut Vec<Event<'static>>) -> bool {
+    ep.run_once(|_, e| events.push(e.into_owned()))
 }
