@@ -26,7 +26,10 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use tern_rpc::transport::udp::{UdpConfig, UdpTransport};
 use tern_rpc::transport::{RxBatch, Transport, TxDatagram};
-use tern_rpc::{Endpoint, EndpointConfig, Event, IdleMode, IdleStrategy, Response};
+use tern_rpc::{
+    Ctl, Endpoint, EndpointConfig, Event, IdleMode, IdleStrategy, Payload, RequestToken, Response,
+    Service, serve,
+};
 
 // The `--transport dpdk` mode (two processes, raw DPDK echo baseline).
 #[cfg(feature = "dpdk")]
@@ -216,23 +219,18 @@ fn server_thread(
                 }
                 n > 0
             }
-            // Not `tern_rpc::serve`: this one loop also serves the raw
-            // baselines, which must not pay for an endpoint round.
-            MODE_TERN => ep.run_once(|ctl, e| {
-                if let Event::Request {
-                    token,
-                    req_type,
-                    payload,
-                } = e
-                {
-                    let resp = if req_type == ECHO {
-                        Response::ok(payload.into_owned())
-                    } else {
-                        Response::ok(Vec::new())
-                    };
-                    let _ = ctl.respond(token, resp);
-                }
-            }),
+            MODE_TERN => {
+                // The Tern phases run under `tern_rpc::serve` like every
+                // Tern server; the raw baselines keep this bare loop, so
+                // they pay for no endpoint round.
+                let leave = AtomicBool::new(false);
+                let mut echo = EchoService {
+                    shared: &shared,
+                    leave: &leave,
+                };
+                serve(&mut ep, args.idle, &leave, &mut echo);
+                continue;
+            }
             // Also drain the Tern endpoint so retransmissions and
             // stragglers between phases do not pile up.
             _ => ep.run_once(|_, _| {}),
@@ -243,6 +241,39 @@ fn server_thread(
         } else {
             idle.idle();
         }
+    }
+}
+
+/// The Tern side of the server thread: echoes `ECHO` requests, answers
+/// others empty, and leaves `serve` when the benchmark switches mode.
+struct EchoService<'a> {
+    shared: &'a Shared,
+    leave: &'a AtomicBool,
+}
+
+impl Service for EchoService<'_> {
+    fn on_request(
+        &mut self,
+        ctl: &mut Ctl<'_>,
+        token: RequestToken,
+        req_type: u16,
+        payload: Payload<'_>,
+    ) {
+        let resp = if req_type == ECHO {
+            Response::ok(payload.into_owned())
+        } else {
+            Response::ok(Vec::new())
+        };
+        let _ = ctl.respond(token, resp);
+    }
+
+    fn poll(&mut self, _: &mut Ctl<'_>) -> bool {
+        if self.shared.mode.load(Ordering::Acquire) == MODE_TERN {
+            self.shared.ready.store(true, Ordering::Release);
+        } else {
+            self.leave.store(true, Ordering::Relaxed);
+        }
+        false
     }
 }
 
