@@ -17,8 +17,9 @@ use tern_rpc::transport::Transport;
 use tern_rpc::{
     Endpoint, EndpointConfig, Event, IdleMode, IdleStrategy, RequestToken, Response, Status,
 };
+use tern_sched::clock;
 use tern_worker::{
-    FunctionLimits, LocalQueue, Runtime, RuntimeConfig, WorkerPool, WorkerPoolConfig, clock,
+    FunctionLimits, LocalQueue, Runtime, RuntimeConfig, WorkerPool, WorkerPoolConfig,
 };
 
 use crate::cli::{Config, DEFAULT_PORT, available_cores};

@@ -16,7 +16,7 @@
 
 use std::fmt;
 
-use tern_worker::state::{WorkerSnapshot, WorkerState};
+use tern_sched::{WorkerSnapshot, WorkerState};
 
 mod edf;
 mod jsq;
@@ -29,7 +29,7 @@ pub use lld::LeastLoaded;
 pub use rr::RoundRobin;
 
 /// What a policy knows about the request it places. Times are
-/// [`tern_worker::clock::now_ns`] values.
+/// [`tern_sched::clock::now_ns`] values.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RequestInfo {
     /// The request's RPC request type (its route).
