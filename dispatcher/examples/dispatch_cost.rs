@@ -31,8 +31,7 @@ use std::thread::{JoinHandle, Thread};
 use crossbeam::queue::ArrayQueue;
 use crossbeam_utils::CachePadded;
 use tern_dispatcher::dispatch::{DispatchConfig, Dispatcher, RouteEntry, Workers};
-use tern_dispatcher::policy;
-use tern_sched::{Completion, FunctionId, Job, Outcome, WorkerState, clock};
+use tern_sched::{Completion, FunctionId, Job, Outcome, WorkerState, clock, policy};
 
 /// Requests the dispatcher keeps in flight at most (as many client sessions would).
 const WINDOW: usize = 512;

@@ -9,8 +9,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Parser;
 use tern_rpc::IdleMode;
+use tern_sched::policy::policy_names;
 
-use crate::policy::policy_names;
 use crate::transport_choice::TransportArgs;
 
 /// Port served on when neither `--listen` nor the spec gives one.

@@ -16,11 +16,11 @@
 //! copies.
 
 use tern_rpc::{Response, Status};
+use tern_sched::admission::admits;
+use tern_sched::policy::{Decision, Policy, RequestInfo, WorkerView};
 use tern_sched::{Completion, FunctionId, Job, Outcome, WorkerSnapshot, WorkerState};
 use tern_worker::WorkerPool;
 
-use crate::admission::admits;
-use crate::policy::{Decision, Policy, RequestInfo, WorkerView};
 use crate::spec::Route;
 
 /// The workers as the dispatcher core needs them. Implemented by
@@ -464,7 +464,7 @@ mod tests {
     use std::cell::RefCell;
 
     use super::*;
-    use crate::policy;
+    use tern_sched::policy;
 
     /// Workers that record what they are given and complete on demand.
     struct FakeWorkers {

@@ -12,10 +12,8 @@
 //! - [`server`]: start-up and the event loop of the `dispatcher` binary;
 //!   [`cli`]: its flags and config file; [`transport_choice`]: `--transport`.
 
-pub mod admission;
 pub mod cli;
 pub mod dispatch;
-pub mod policy;
 pub mod server;
 pub mod spec;
 pub mod transport_choice;

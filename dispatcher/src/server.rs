@@ -17,14 +17,13 @@ use tern_rpc::transport::Transport;
 use tern_rpc::{
     Endpoint, EndpointConfig, Event, IdleMode, IdleStrategy, RequestToken, Response, Status,
 };
-use tern_sched::clock;
+use tern_sched::{clock, policy};
 use tern_worker::{
     FunctionLimits, LocalQueue, Runtime, RuntimeConfig, WorkerPool, WorkerPoolConfig,
 };
 
 use crate::cli::{Config, DEFAULT_PORT, available_cores};
 use crate::dispatch::{DispatchConfig, Dispatcher, RouteCounters, RouteEntry};
-use crate::policy;
 use crate::spec::{Route, Spec};
 use crate::transport_choice::open_transport;
 use crate::worker_idle::idle_factory;
