@@ -21,7 +21,7 @@ use tern_sched::policy::{Decision, Policy, RequestInfo, WorkerView};
 use tern_sched::{Completion, FunctionId, Job, Outcome, WorkerSnapshot, WorkerState};
 use tern_worker::WorkerPool;
 
-use crate::spec::Route;
+use tern_sched::spec::Route;
 
 /// The workers as the dispatcher core needs them. Implemented by
 /// [`WorkerPool`]; the benchmark implements it with no-op threads.
@@ -178,7 +178,7 @@ pub struct Dispatcher<W, T> {
 
 impl<W: Workers, T: Copy> Dispatcher<W, T> {
     /// A dispatcher over `workers`, deciding with `policy`, serving `routes`
-    /// (request types must be unique, as [`Spec`](crate::spec::Spec) ensures).
+    /// (request types must be unique, as [`Spec`](tern_sched::spec::Spec) ensures).
     pub fn new(
         workers: W,
         policy: Box<dyn Policy>,

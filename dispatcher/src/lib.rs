@@ -15,6 +15,5 @@
 pub mod cli;
 pub mod dispatch;
 pub mod server;
-pub mod spec;
 pub mod transport_choice;
 pub mod worker_idle;

@@ -24,9 +24,9 @@ use tern_worker::{
 
 use crate::cli::{Config, DEFAULT_PORT, available_cores};
 use crate::dispatch::{DispatchConfig, Dispatcher, RouteCounters, RouteEntry};
-use crate::spec::{Route, Spec};
 use crate::transport_choice::open_transport;
 use crate::worker_idle::idle_factory;
+use tern_sched::spec::{Route, Spec};
 
 /// A dispatcher that has started (modules registered, workers running,
 /// transport bound) and is ready to [`run`](Server::run).

@@ -20,6 +20,9 @@
 //!   no clock.
 //! - [`admission`]: the `--admission` check (can a request still meet its
 //!   deadline on the worker chosen for it).
+//! - [`spec`]: SLEdge/SLEdgeScale-compatible spec files (routes → modules,
+//!   expected execution times, deadlines), read by the dispatcher and the
+//!   load generator alike.
 //!
 //! The wasmtime side (`tern-worker`) depends on this crate, never the
 //! reverse, so a crate that only schedules or only reads spec files
@@ -29,6 +32,7 @@ pub mod admission;
 pub mod clock;
 pub mod job;
 pub mod policy;
+pub mod spec;
 pub mod worker_state;
 
 pub use job::{Completion, FunctionId, Job, Outcome};
