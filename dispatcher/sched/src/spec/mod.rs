@@ -45,7 +45,7 @@
 //! modules that do not exist are errors that name the file, the tenant, the
 //! route and the key ([`SpecError`]). Loading never panics.
 //!
-//! The syntax is read by serde ([`file_format`], one struct per object with
+//! The syntax is read by serde (`file_format.rs`, one struct per object with
 //! `deny_unknown_fields`); what spans more than one value (unique types and
 //! names, the default request types, paths, modules) is checked here.
 
