@@ -31,11 +31,7 @@ use std::thread::{JoinHandle, Thread};
 use crossbeam::queue::ArrayQueue;
 use crossbeam_utils::CachePadded;
 use tern_dispatcher::dispatch::{DispatchConfig, Dispatcher, RouteEntry, Workers};
-use tern_dispatcher::policy;
-use tern_worker::state::WorkerState;
-use tern_worker::{
-    Completion, FunctionId, FunctionLimits, Job, Outcome, Runtime, RuntimeConfig, clock,
-};
+use tern_sched::{Completion, FunctionId, Job, Outcome, WorkerState, clock, policy};
 
 /// Requests the dispatcher keeps in flight at most (as many client sessions would).
 const WINDOW: usize = 512;
@@ -368,28 +364,15 @@ fn arg(args: &[String], flag: &str, default: usize) -> usize {
     }
 }
 
-/// A raw-ABI module that does nothing: registered only to obtain a
-/// [`FunctionId`] for the jobs (the no-op workers never run it).
-const NOOP_WAT: &str = r#"(module
-  (memory (export "memory") 1)
-  (func (export "tern_alloc") (param i32) (result i32) i32.const 1024)
-  (func (export "tern_handle") (param i32 i32) (result i64) i64.const 0))"#;
-
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let n = arg(&args, "--requests", 1_000_000);
     let runs = arg(&args, "--runs", 5).max(1);
     let workers = arg(&args, "--workers", 1).max(1);
 
-    let dir = tempfile::tempdir()?;
-    let wat = dir.path().join("noop.wat");
-    std::fs::write(&wat, NOOP_WAT)?;
-    let runtime = Runtime::new(RuntimeConfig {
-        cache_dir: None,
-        max_instances: 4,
-        ..RuntimeConfig::default()
-    })?;
-    let function = runtime.register("noop", &wat, FunctionLimits::default())?;
+    // The no-op workers never run the function, so no runtime is needed to
+    // name one.
+    let function = FunctionId::new(0);
 
     let policies = policy::policy_names();
     let variants: Vec<Option<&str>> = std::iter::once(None)

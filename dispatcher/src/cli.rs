@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Parser;
+use serde::Deserialize;
 use tern_rpc::IdleMode;
+use tern_sched::policy::policy_names;
 
-use crate::policy::policy_names;
 use crate::transport_choice::TransportArgs;
 
 /// Port served on when neither `--listen` nor the spec gives one.
@@ -23,8 +24,8 @@ pub const DEFAULT_PORT: u16 = 31850;
     version,
     about = "Tern's dispatcher: serves the WebAssembly functions of a spec file over RPC, \
              placing each request on a worker by a scheduling policy",
-    after_help = "Every flag may also be given in a --config file (JSON object or `key = value` \
-                  lines, keys named as the flags without dashes, e.g. \"quantum-us\"); flags win. \
+    after_help = "Every flag may also be given in a --config file (TOML, keys named as the flags \
+                  without the leading dashes, e.g. `quantum-us = 200`); flags win. \
                   Logs go to stderr (RUST_LOG=debug for more); the listen address and the \
                   per-route counters printed at SIGINT/SIGTERM go to stdout."
 )]
@@ -92,8 +93,9 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
 
-    /// Config file with defaults for any of the flags above (JSON object,
-    /// or `key = value` lines with # comments). [default: none]
+    /// Config file (TOML) with defaults for any of the flags above, keys
+    /// named as the flags: `policy = "jsq"`, `quantum-us = 200`. Paths in it
+    /// are relative to its folder. [default: none]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
@@ -248,8 +250,10 @@ pub fn parse_listen(addr: &str) -> anyhow::Result<SocketAddrV4> {
     bail!("no IPv4 address for \"{bare}\"")
 }
 
-/// The `--config` file's values; `None` for keys it does not set.
-#[derive(Clone, Debug, Default)]
+/// The `--config` file's values; `None` for keys it does not set. The keys
+/// are the flags' names without the dashes in front (`quantum-us = 200`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct ConfigFile {
     spec: Option<PathBuf>,
     policy: Option<String>,
@@ -258,6 +262,7 @@ struct ConfigFile {
     dispatcher_core: Option<usize>,
     transport: Option<String>,
     listen: Option<String>,
+    #[serde(default, deserialize_with = "idle_mode")]
     idle: Option<IdleMode>,
     quantum_us: Option<u64>,
     admission: Option<bool>,
@@ -265,140 +270,56 @@ struct ConfigFile {
     cache_dir: Option<PathBuf>,
 }
 
-const CONFIG_KEYS: &[&str] = &[
-    "spec",
-    "policy",
-    "workers",
-    "cores",
-    "dispatcher-core",
-    "transport",
-    "listen",
-    "idle",
-    "quantum-us",
-    "admission",
-    "inbox",
-    "cache-dir",
-];
-
-/// One value from a config file, before it is typed.
-enum RawValue {
-    Str(String),
-    Int(u64),
-    Bool(bool),
-}
-
 impl ConfigFile {
-    /// Reads a JSON object or `key = value` lines. Paths in it (spec,
-    /// cache-dir) are relative to the file's directory.
+    /// Reads a TOML file. Paths in it (`spec`, `cache-dir`) are relative to
+    /// the file's directory. Errors name the file and, where it is about
+    /// one, the key: not TOML, an unknown or repeated key, a value of the
+    /// wrong type.
     fn load(path: &Path) -> anyhow::Result<ConfigFile> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("config {}: cannot read", path.display()))?;
-        let pairs = if text.trim_start().starts_with('{') {
-            parse_json_pairs(&text).with_context(|| format!("config {}", path.display()))?
-        } else {
-            parse_line_pairs(&text).with_context(|| format!("config {}", path.display()))?
-        };
+        let mut c = Self::parse(&text).with_context(|| format!("config {}", path.display()))?;
         let base = path.parent().unwrap_or(Path::new(""));
-        let mut c = ConfigFile::default();
-        for (key, value) in pairs {
-            let ctx = || format!("config {}: key \"{key}\"", path.display());
-            let string = |v: RawValue| match v {
-                RawValue::Str(s) => Ok(s),
-                RawValue::Int(n) => Ok(n.to_string()),
-                RawValue::Bool(_) => bail!("expected a string"),
-            };
-            let int = |v: RawValue| match v {
-                RawValue::Int(n) => Ok(n),
-                RawValue::Str(s) => s
-                    .parse::<u64>()
-                    .map_err(|_| anyhow::anyhow!("expected a non-negative integer, found \"{s}\"")),
-                RawValue::Bool(_) => bail!("expected a non-negative integer"),
-            };
-            match key.as_str() {
-                "spec" => c.spec = Some(base.join(string(value).with_context(ctx)?)),
-                "policy" => c.policy = Some(string(value).with_context(ctx)?),
-                "workers" => c.workers = Some(int(value).with_context(ctx)? as usize),
-                "cores" => c.cores = Some(string(value).with_context(ctx)?),
-                "dispatcher-core" => {
-                    c.dispatcher_core = Some(int(value).with_context(ctx)? as usize)
-                }
-                "transport" => c.transport = Some(string(value).with_context(ctx)?),
-                "listen" => c.listen = Some(string(value).with_context(ctx)?),
-                "idle" => {
-                    c.idle = Some(
-                        string(value)
-                            .with_context(ctx)?
-                            .parse()
-                            .map_err(anyhow::Error::from)
-                            .with_context(ctx)?,
-                    )
-                }
-                "quantum-us" => c.quantum_us = Some(int(value).with_context(ctx)?),
-                "admission" => {
-                    c.admission = Some(match value {
-                        RawValue::Bool(b) => b,
-                        RawValue::Str(s) if s == "true" => true,
-                        RawValue::Str(s) if s == "false" => false,
-                        _ => {
-                            return Err(anyhow::anyhow!("expected true or false"))
-                                .with_context(ctx);
-                        }
-                    })
-                }
-                "inbox" => c.inbox = Some(int(value).with_context(ctx)? as usize),
-                "cache-dir" => c.cache_dir = Some(base.join(string(value).with_context(ctx)?)),
-                _ => bail!(
-                    "config {}: unknown key \"{key}\" (known keys: {})",
-                    path.display(),
-                    CONFIG_KEYS.join(", ")
-                ),
+        c.spec = c.spec.map(|p| base.join(p));
+        c.cache_dir = c.cache_dir.map(|p| base.join(p));
+        Ok(c)
+    }
+
+    /// Parses TOML text; paths are left as written.
+    fn parse(text: &str) -> anyhow::Result<ConfigFile> {
+        let doc = toml::Deserializer::parse(text).map_err(|e| {
+            anyhow::anyhow!("not valid TOML: {}{}", e.message(), at_line(text, e.span()))
+        })?;
+        let c: ConfigFile = serde_path_to_error::deserialize(doc).map_err(|e| {
+            let key = e.path().to_string();
+            let inner = e.into_inner();
+            let at = at_line(text, inner.span());
+            if key == "." {
+                anyhow::anyhow!("{}{at}", inner.message())
+            } else {
+                anyhow::anyhow!("key \"{key}\": {}{at}", inner.message())
             }
-        }
+        })?;
         Ok(c)
     }
 }
 
-fn parse_json_pairs(text: &str) -> anyhow::Result<Vec<(String, RawValue)>> {
-    let value: serde_json::Value = serde_json::from_str(text).context("not valid JSON")?;
-    let obj = value.as_object().context("expected a JSON object")?;
-    let mut pairs = Vec::with_capacity(obj.len());
-    for (k, v) in obj {
-        let raw = match v {
-            serde_json::Value::String(s) => RawValue::Str(s.clone()),
-            serde_json::Value::Bool(b) => RawValue::Bool(*b),
-            serde_json::Value::Number(n) if n.as_u64().is_some() => {
-                RawValue::Int(n.as_u64().unwrap_or(0))
-            }
-            other => bail!("key \"{k}\": unsupported value {other}"),
-        };
-        pairs.push((k.clone(), raw));
-    }
-    Ok(pairs)
+/// The `idle` key: text parsed like `--idle` (tern-rpc's [`IdleMode`] has no
+/// serde form of its own).
+fn idle_mode<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<IdleMode>, D::Error> {
+    let text = String::deserialize(d)?;
+    text.parse().map(Some).map_err(serde::de::Error::custom)
 }
 
-fn parse_line_pairs(text: &str) -> anyhow::Result<Vec<(String, RawValue)>> {
-    let mut pairs = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.split('#').next().unwrap_or("").trim();
-        if line.is_empty() {
-            continue;
+/// ` at line N` for the start of `span` in `text`, or nothing without one.
+fn at_line(text: &str, span: Option<std::ops::Range<usize>>) -> String {
+    match span {
+        Some(span) => {
+            let before = text.get(..span.start).unwrap_or(text);
+            format!(" at line {}", before.matches('\n').count() + 1)
         }
-        let Some((k, v)) = line.split_once('=') else {
-            bail!("line {}: expected `key = value`, found \"{line}\"", n + 1);
-        };
-        let v = v.trim();
-        let raw = if let Some(s) = v.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
-            RawValue::Str(s.to_string())
-        } else if v == "true" || v == "false" {
-            RawValue::Bool(v == "true")
-        } else if let Ok(i) = v.parse::<u64>() {
-            RawValue::Int(i)
-        } else {
-            RawValue::Str(v.to_string())
-        };
-        pairs.push((k.trim().to_string(), raw));
+        None => String::new(),
     }
-    Ok(pairs)
 }
 
 #[cfg(test)]
@@ -470,18 +391,33 @@ mod tests {
         assert!(err.contains("--listen \"nowhere\""), "{err}");
     }
 
-    #[test]
-    fn config_file_json_and_lines_flags_win() {
-        let dir = tempfile::tempdir().unwrap();
-        let json = dir.path().join("c.json");
-        std::fs::write(
-            &json,
-            r#"{"spec": "specs/s.json", "policy": "jsq", "workers": 3, "admission": true, "quantum-us": 200}"#,
+    fn config(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn config_error(path: &Path) -> String {
+        format!(
+            "{:#}",
+            args(&["--config", path.to_str().unwrap()])
+                .resolve()
+                .unwrap_err()
         )
-        .unwrap();
-        let c = args(&["--config", json.to_str().unwrap(), "--policy", "lld"])
+    }
+
+    #[test]
+    fn config_file_toml_flags_win() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = config(
+            dir.path(),
+            "c.toml",
+            "spec = \"specs/s.json\"\npolicy = \"jsq\"\nworkers = 3\nadmission = true\nquantum-us = 200\n",
+        );
+        let c = args(&["--config", file.to_str().unwrap(), "--policy", "lld"])
             .resolve()
             .unwrap();
+        // Paths resolve against the file's folder; the flag wins over the file.
         assert_eq!(c.spec, dir.path().join("specs/s.json"));
         assert_eq!(
             (c.policy.as_str(), c.workers, c.admission),
@@ -489,36 +425,87 @@ mod tests {
         );
         assert_eq!(c.quantum, Duration::from_micros(200));
 
-        let lines = dir.path().join("c.conf");
-        std::fs::write(
-            &lines,
-            "# comment\nspec = \"/abs/s.json\"\nidle = spin\nlisten = 127.0.0.1:9000\n",
-        )
-        .unwrap();
-        let c = args(&["--config", lines.to_str().unwrap(), "--idle", "adaptive"])
+        let file = config(
+            dir.path(),
+            "d.toml",
+            "# comment\nspec = \"/abs/s.json\"\nidle = \"spin\"\nlisten = \"127.0.0.1:9000\" # trailing\n\
+             cores = \"1-2\"\ndispatcher-core = 0\ninbox = 8\ncache-dir = \"cache\"\n",
+        );
+        let c = args(&["--config", file.to_str().unwrap(), "--idle", "adaptive"])
             .resolve()
             .unwrap();
         assert_eq!(c.spec, Path::new("/abs/s.json"));
         assert_eq!(c.idle, IdleMode::Adaptive);
         assert_eq!(c.listen, Some("127.0.0.1:9000".parse().unwrap()));
+        assert_eq!(
+            (c.cores, c.dispatcher_core, c.inbox),
+            (Some(vec![1, 2]), Some(0), 8)
+        );
+        assert_eq!(c.cache_dir, Some(dir.path().join("cache")));
+        let c = args(&["--config", file.to_str().unwrap()])
+            .resolve()
+            .unwrap();
+        assert_eq!(c.idle, IdleMode::Spin);
+    }
 
-        std::fs::write(&lines, "polcy = rr\n").unwrap();
-        let err = format!(
-            "{:#}",
-            args(&["--config", lines.to_str().unwrap()])
-                .resolve()
-                .unwrap_err()
-        );
-        assert!(err.contains("unknown key \"polcy\""), "{err}");
-        std::fs::write(&json, r#"{"workers": "many"}"#).unwrap();
-        let err = format!(
-            "{:#}",
-            args(&["--config", json.to_str().unwrap()])
-                .resolve()
-                .unwrap_err()
-        );
+    #[test]
+    fn config_file_unknown_key_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = config(dir.path(), "c.toml", "spec = \"s.json\"\npolcy = \"rr\"\n");
+        let err = config_error(&file);
+        assert!(err.contains(&format!("config {}", file.display())), "{err}");
         assert!(
-            err.contains("key \"workers\"") && err.contains("\"many\""),
+            err.contains("key \"polcy\": unknown field `polcy`, expected one of `spec`, `policy`"),
+            "{err}"
+        );
+        assert!(err.contains("at line 2"), "{err}");
+        // The old `key = value` lines with bare words are not TOML.
+        let file = config(dir.path(), "d.conf", "idle = spin\n");
+        let err = config_error(&file);
+        assert!(
+            err.contains("d.conf") && err.contains("not valid TOML"),
+            "{err}"
+        );
+        // A key given twice is refused by the TOML parser.
+        let file = config(dir.path(), "e.toml", "workers = 1\nworkers = 2\n");
+        let err = config_error(&file);
+        assert!(
+            err.contains("e.toml") && err.contains("not valid TOML"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn config_file_wrong_type_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = config(dir.path(), "c.toml", "workers = \"many\"\n");
+        let err = config_error(&file);
+        assert!(err.contains(&format!("config {}", file.display())), "{err}");
+        assert!(
+            err.contains("key \"workers\": invalid type: string \"many\""),
+            "{err}"
+        );
+        let file = config(
+            dir.path(),
+            "c.toml",
+            "spec = \"s\"\n\nadmission = \"yes\"\n",
+        );
+        let err = config_error(&file);
+        assert!(
+            err.contains("key \"admission\": invalid type: string \"yes\", expected a boolean")
+                && err.contains("at line 3"),
+            "{err}"
+        );
+        let file = config(dir.path(), "c.toml", "quantum-us = -5\n");
+        let err = config_error(&file);
+        assert!(
+            err.contains("key \"quantum-us\": invalid value: integer `-5`"),
+            "{err}"
+        );
+        let file = config(dir.path(), "c.toml", "idle = \"lazy\"\n");
+        let err = config_error(&file);
+        assert!(
+            err.contains("key \"idle\"") && err.contains("lazy"),
             "{err}"
         );
     }

@@ -16,12 +16,12 @@
 //! copies.
 
 use tern_rpc::{Response, Status};
-use tern_worker::state::WorkerState;
-use tern_worker::{Completion, FunctionId, Job, Outcome, WorkerPool};
+use tern_sched::admission::admits;
+use tern_sched::policy::{Decision, Policy, RequestInfo, WorkerView};
+use tern_sched::{Completion, FunctionId, Job, Outcome, WorkerSnapshot, WorkerState};
+use tern_worker::WorkerPool;
 
-use crate::admission::admits;
-use crate::policy::{Decision, Policy, RequestInfo, WorkerView};
-use crate::spec::Route;
+use tern_sched::spec::Route;
 
 /// The workers as the dispatcher core needs them. Implemented by
 /// [`WorkerPool`]; the benchmark implements it with no-op threads.
@@ -72,7 +72,7 @@ impl<W: Workers + ?Sized> WorkerView for LiveView<'_, W> {
         self.0.len()
     }
     #[inline]
-    fn snapshot(&self, i: usize) -> tern_worker::state::WorkerSnapshot {
+    fn snapshot(&self, i: usize) -> WorkerSnapshot {
         self.0.state(i).snapshot()
     }
     #[inline]
@@ -178,7 +178,7 @@ pub struct Dispatcher<W, T> {
 
 impl<W: Workers, T: Copy> Dispatcher<W, T> {
     /// A dispatcher over `workers`, deciding with `policy`, serving `routes`
-    /// (request types must be unique, as [`Spec`](crate::spec::Spec) ensures).
+    /// (request types must be unique, as [`Spec`](tern_sched::spec::Spec) ensures).
     pub fn new(
         workers: W,
         policy: Box<dyn Policy>,
@@ -463,10 +463,8 @@ pub fn outcome_to_status(outcome: Outcome, output: Vec<u8>) -> (Status, Vec<u8>)
 mod tests {
     use std::cell::RefCell;
 
-    use tern_worker::{FunctionLimits, Runtime, RuntimeConfig};
-
     use super::*;
-    use crate::policy;
+    use tern_sched::policy;
 
     /// Workers that record what they are given and complete on demand.
     struct FakeWorkers {
@@ -530,29 +528,6 @@ mod tests {
         }
     }
 
-    /// A function id from a real runtime (a no-op raw-ABI module).
-    fn function() -> (Runtime, FunctionId) {
-        let dir = tempfile::tempdir().unwrap();
-        let wat = dir.path().join("noop.wat");
-        std::fs::write(
-            &wat,
-            r#"(module (memory (export "memory") 1)
-                 (func (export "tern_alloc") (param i32) (result i32) i32.const 0)
-                 (func (export "tern_handle") (param i32 i32) (result i64) i64.const 0))"#,
-        )
-        .unwrap();
-        let rt = Runtime::new(RuntimeConfig {
-            cache_dir: None,
-            max_instances: 2,
-            ..RuntimeConfig::default()
-        })
-        .unwrap();
-        let f = rt
-            .register("noop", &wat, FunctionLimits::default())
-            .unwrap();
-        (rt, f)
-    }
-
     fn route(function: FunctionId, ty: u16, expected_us: u64, deadline_us: u64) -> RouteEntry {
         RouteEntry {
             name: format!("/r{ty}"),
@@ -564,20 +539,24 @@ mod tests {
         }
     }
 
+    /// A dispatcher over `workers` with two routes: type 1 (function 0,
+    /// 10 µs expected, 100 µs deadline) and type 5 (function 1, 1 ms, 2 ms).
+    /// The fake workers never run a function, so no runtime backs the ids.
     fn dispatcher(
         workers: FakeWorkers,
         policy: &str,
         admission: bool,
-    ) -> (Runtime, Dispatcher<FakeWorkers, u32>) {
-        let (rt, f) = function();
-        let routes = vec![route(f, 1, 10, 100), route(f, 5, 1_000, 2_000)];
-        let d = Dispatcher::new(
+    ) -> Dispatcher<FakeWorkers, u32> {
+        let routes = vec![
+            route(FunctionId::new(0), 1, 10, 100),
+            route(FunctionId::new(1), 5, 1_000, 2_000),
+        ];
+        Dispatcher::new(
             workers,
             policy::by_name(policy).unwrap(),
             routes,
             DispatchConfig { admission },
-        );
-        (rt, d)
+        )
     }
 
     fn responses<W: Workers>(d: &mut Dispatcher<W, u32>) -> Vec<(u32, Response)> {
@@ -588,7 +567,7 @@ mod tests {
 
     #[test]
     fn request_to_job_to_response() {
-        let (_rt, mut d) = dispatcher(FakeWorkers::new(2, 64), "rr", false);
+        let mut d = dispatcher(FakeWorkers::new(2, 64), "rr", false);
         assert!(d.on_request(100, 1, b"in".to_vec(), 1_000).is_none());
         assert!(d.on_request(101, 5, b"in2".to_vec(), 2_000).is_none());
         assert_eq!(d.in_flight(), 2);
@@ -607,6 +586,11 @@ mod tests {
                 (&b"in"[..], 1_000, 101_000, 10_000)
             );
             assert_eq!((j1.deadline_ns, j1.expected_ns), (2_002_000, 1_000_000));
+            assert_eq!(
+                (j0.function.index(), j1.function.index()),
+                (0, 1),
+                "each job names its route's function"
+            );
         }
         d.workers().finish(Outcome::Ok, b"out");
         d.workers().finish(Outcome::Trap("unreachable".into()), b"");
@@ -643,7 +627,7 @@ mod tests {
 
     #[test]
     fn immediate_answers() {
-        let (_rt, mut d) = dispatcher(FakeWorkers::new(1, 1), "jsq", false);
+        let mut d = dispatcher(FakeWorkers::new(1, 1), "jsq", false);
         let r = d.on_request(1, 2, Vec::new(), 10).unwrap();
         assert_eq!(r.status, Status::NoSuchFunction);
         assert_eq!(r.payload, b"no function serves request type 2");
@@ -664,7 +648,7 @@ mod tests {
 
     #[test]
     fn stale_and_duplicate_completions_are_dropped() {
-        let (_rt, mut d) = dispatcher(FakeWorkers::new(1, 8), "rr", false);
+        let mut d = dispatcher(FakeWorkers::new(1, 8), "rr", false);
         assert!(d.on_request(1, 1, Vec::new(), 10).is_none());
         let id = d.workers().finish(Outcome::Ok, b"");
         assert_eq!(responses(&mut d).len(), 1);
@@ -690,7 +674,7 @@ mod tests {
 
     #[test]
     fn edf_preempts_through_the_workers() {
-        let (_rt, mut d) = dispatcher(FakeWorkers::new(1, 8), "edf", false);
+        let mut d = dispatcher(FakeWorkers::new(1, 8), "edf", false);
         // A long request (deadline 2 ms) runs; a short one (deadline 100 µs) arrives.
         assert!(d.on_request(1, 5, Vec::new(), 1_000).is_none());
         d.workers().states[0].on_running(1_000 + 2_000_000, 1_000, 1_000_000);
@@ -700,7 +684,7 @@ mod tests {
 
     #[test]
     fn admission_rejects_what_cannot_meet_its_deadline() {
-        let (_rt, mut d) = dispatcher(FakeWorkers::new(1, 64), "lld", true);
+        let mut d = dispatcher(FakeWorkers::new(1, 64), "lld", true);
         // 1 ms each, deadline 2 ms: the first two fit (0 and 1 ms ahead), the third not.
         assert!(d.on_request(1, 5, Vec::new(), 1_000).is_none());
         assert!(d.on_request(2, 5, Vec::new(), 1_000).is_none());

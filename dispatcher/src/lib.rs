@@ -1,22 +1,21 @@
-//! The Tern dispatcher: spec files, pluggable scheduling policies and the
-//! `dispatcher` binary (DESIGN.md §2, §6, §7).
+//! The Tern dispatcher: the `dispatcher` binary and the core it runs
+//! (DESIGN.md §2, §6, §7).
 //!
-//! - [`spec`]: SLEdge/SLEdgeScale-compatible spec files (routes → modules,
-//!   expected execution times, deadlines). The load generator reads specs
-//!   through this module too.
-//! - [`policy`]: the policy trait, the policies (`rr`, `jsq`, `lld`, `edf`)
-//!   and their table; pure logic over a view of the workers.
-//! - [`admission`]: the `--admission` check.
+//! The scheduling code it decides with lives in `tern-sched`
+//! (`dispatcher/sched`), which builds without wasmtime: the spec reader
+//! ([`tern_sched::spec`]), the policies and their table
+//! ([`tern_sched::policy`]), the `--admission` check
+//! ([`tern_sched::admission`]), and the job and worker-state types.
+//!
 //! - [`dispatch`]: the dispatcher core, from request to worker and from
 //!   completion to response, without the network.
 //! - [`server`]: start-up and the event loop of the `dispatcher` binary;
-//!   [`cli`]: its flags and config file; [`transport_choice`]: `--transport`.
+//!   [`cli`]: its flags and TOML config file; [`transport_choice`]:
+//!   `--transport`.
+//! - [`worker_idle`]: the RPC idle strategy as the workers' idle.
 
-pub mod admission;
 pub mod cli;
 pub mod dispatch;
-pub mod policy;
 pub mod server;
-pub mod spec;
 pub mod transport_choice;
 pub mod worker_idle;

@@ -18,16 +18,16 @@ use tern_rpc::{
     Ctl, Endpoint, EndpointConfig, Event, IdleMode, Payload, RequestToken, Response, Service,
     Status,
 };
+use tern_sched::{clock, policy};
 use tern_worker::{
-    FunctionLimits, LocalQueue, Runtime, RuntimeConfig, WorkerPool, WorkerPoolConfig, clock,
+    FunctionLimits, LocalQueue, Runtime, RuntimeConfig, WorkerPool, WorkerPoolConfig,
 };
 
 use crate::cli::{Config, DEFAULT_PORT, available_cores};
 use crate::dispatch::{DispatchConfig, Dispatcher, RouteCounters, RouteEntry};
-use crate::policy;
-use crate::spec::{Route, Spec};
 use crate::transport_choice::open_transport;
 use crate::worker_idle::idle_factory;
+use tern_sched::spec::{Route, Spec};
 
 /// A dispatcher that has started (modules registered, workers running,
 /// transport bound) and is ready to [`run`](Server::run).

@@ -38,7 +38,8 @@ fn bad_spec_is_named() {
     let (ok, _, err) = run_to_exit(&["--spec", spec.to_str().unwrap()]);
     assert!(!ok);
     assert!(
-        err.contains("bad.json") && err.contains("unknown key \"pth\""),
+        err.contains("bad.json")
+            && err.contains("route 0 (\"/x\"): key \"pth\": unknown field `pth`"),
         "{err}"
     );
     let (ok, _, err) = run_to_exit(&["--spec", "/nonexistent/spec.json"]);

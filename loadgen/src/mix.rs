@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use tern_dispatcher::spec::Spec;
+use tern_sched::spec::{Route, Spec};
 
 use crate::error::LoadgenError;
 
@@ -119,7 +119,7 @@ pub fn load_spec(path: &Path) -> Result<Spec, LoadgenError> {
     Spec::load_without_modules(path).map_err(|e| LoadgenError::Spec(e.to_string()))
 }
 
-fn route_info(r: &tern_dispatcher::spec::Route) -> RouteInfo {
+fn route_info(r: &Route) -> RouteInfo {
     RouteInfo {
         request_type: r.request_type,
         deadline_us: Some(r.relative_deadline_us),

@@ -11,9 +11,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tern_sched::{Job, clock};
 use tern_worker::guest_build::wasm_path;
 use tern_worker::{
-    FunctionLimits, Job, LocalQueue, Runtime, RuntimeConfig, WorkerPool, WorkerPoolConfig, clock,
+    FunctionLimits, LocalQueue, Runtime, RuntimeConfig, WorkerPool, WorkerPoolConfig,
 };
 use wasmtime::{Engine, Extern, Linker, Module, Store};
 

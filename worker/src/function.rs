@@ -8,34 +8,20 @@ use wasmtime::{InstancePre, ModuleExport};
 
 use crate::sandbox::Sandbox;
 
-/// Handle of a registered function, returned by
-/// [`Runtime::register`](crate::Runtime::register). Cheap to copy; valid for
-/// the runtime that returned it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct FunctionId(pub(crate) u32);
-
-impl FunctionId {
-    /// The dense index of this function (0, 1, 2... in registration order),
-    /// for tables indexed by function.
-    pub fn index(self) -> usize {
-        self.0 as usize
-    }
-}
-
 /// Per-route limits. Enforced on every invocation of the function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FunctionLimits {
     /// Largest linear memory the function may grow to, bytes. Must not exceed
     /// [`RuntimeConfig::max_memory_bytes`](crate::RuntimeConfig::max_memory_bytes).
     /// Growing past it ends the request with
-    /// [`Outcome::OutOfMemory`](crate::Outcome::OutOfMemory).
+    /// [`Outcome::OutOfMemory`](tern_sched::Outcome::OutOfMemory).
     pub max_memory_bytes: u64,
     /// Longest execution time (summed over the slices a preempted request
     /// runs). Checked at each epoch tick, so enforced within one quantum.
-    /// Exceeding it ends the request with [`Outcome::Timeout`](crate::Outcome::Timeout).
+    /// Exceeding it ends the request with [`Outcome::Timeout`](tern_sched::Outcome::Timeout).
     pub max_exec: Duration,
     /// Largest response body, bytes. Exceeding it ends the request with
-    /// [`Outcome::OutputTooLarge`](crate::Outcome::OutputTooLarge).
+    /// [`Outcome::OutputTooLarge`](tern_sched::Outcome::OutputTooLarge).
     pub max_output: usize,
 }
 

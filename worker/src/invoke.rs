@@ -8,13 +8,13 @@
 
 use std::sync::Arc;
 
+use tern_sched::Outcome;
 use wasmtime::{Engine, Extern, PoolConcurrencyLimitError, ResourceLimiter, Store, Trap};
 
 use crate::function::{Entry, Function, RawExports};
-use crate::job::Outcome;
 use crate::sandbox::{Fault, GuestExit, RunSlot, Sandbox, on_epoch};
 
-/// A request body, owned (from a [`Job`](crate::Job)) or borrowed (from
+/// A request body, owned (from a [`Job`](tern_sched::Job)) or borrowed (from
 /// `invoke_blocking`). WASI functions need it owned (it becomes stdin in the
 /// store); raw ones only copy it into guest memory.
 pub(crate) enum Payload<'a> {

@@ -13,23 +13,26 @@
 //!   inbox, a local run queue ([`LocalQueue::Fifo`] or [`LocalQueue::Edf`]),
 //!   and a completion queue back to the dispatcher; a worker may suspend a
 //!   running request at an epoch yield and switch to an earlier deadline.
-//! - [`state::WorkerState`]: what each worker publishes for the dispatcher's
-//!   policies, in cache-padded atomics.
+//!
+//! What crosses between the dispatcher and the workers is defined in
+//! `tern-sched`, which builds without wasmtime: the [`Job`](tern_sched::Job)
+//! a worker is handed (naming its function by a
+//! [`FunctionId`](tern_sched::FunctionId) that [`Runtime::register`] hands
+//! out in registration order), the [`Completion`](tern_sched::Completion)
+//! that comes back, the [`WorkerState`](tern_sched::WorkerState) each worker
+//! publishes for the policies, and the clock. Import them from `tern_sched`.
 //!
 //! Every request gets its own store and instance; a trap, stack overflow,
 //! runaway loop, out-of-memory or oversized output ends that request with its
-//! own [`Outcome`] and the worker keeps serving.
+//! own [`Outcome`](tern_sched::Outcome) and the worker keeps serving.
 
-pub mod clock;
 pub mod guest_build;
-pub mod state;
 
 mod cache;
 mod executor;
 mod function;
 mod idle;
 mod invoke;
-mod job;
 mod pool;
 mod run_queue;
 mod runtime;
@@ -37,9 +40,8 @@ mod sandbox;
 mod wasi;
 mod worker_loop;
 
-pub use function::{Abi, FunctionId, FunctionLimits, RegisterError};
+pub use function::{Abi, FunctionLimits, RegisterError};
 pub use idle::{Idle, ParkIdle};
-pub use job::{Completion, Job, Outcome};
 pub use pool::{IdleFactory, WorkerPool, WorkerPoolConfig};
 pub use run_queue::LocalQueue;
 pub use runtime::{CacheStats, ResidentSandbox, Runtime, RuntimeConfig};

@@ -7,13 +7,12 @@ use std::sync::{Arc, OnceLock};
 use std::thread::{JoinHandle, Thread};
 
 use crossbeam::queue::{ArrayQueue, SegQueue};
+use tern_sched::{Completion, Job, WorkerState};
 
 use crate::idle::{Idle, ParkIdle};
-use crate::job::{Completion, Job};
 use crate::run_queue::LocalQueue;
 use crate::runtime::Runtime;
 use crate::sandbox::RunSlot;
-use crate::state::WorkerState;
 use crate::worker_loop::{WorkerContext, run_worker};
 
 /// Makes one worker's idle strategy; called once per worker thread.

@@ -15,15 +15,13 @@ use wasmtime::{
 };
 
 use sha2::{Digest, Sha256};
+use tern_sched::clock;
+use tern_sched::{FunctionId, Outcome};
 
 use crate::cache::ModuleCache;
-use crate::clock;
 use crate::executor::block_on;
-use crate::function::{
-    Abi, Entry, Function, FunctionId, FunctionLimits, RawExports, RegisterError,
-};
+use crate::function::{Abi, Entry, Function, FunctionLimits, RawExports, RegisterError};
 use crate::invoke::{Payload, invoke};
-use crate::job::Outcome;
 use crate::sandbox::{RunSlot, Sandbox};
 use crate::wasi;
 
@@ -270,7 +268,7 @@ impl Runtime {
         if self.functions[index].set(function).is_err() {
             unreachable!("function slots are filled in order under the names lock");
         }
-        let id = FunctionId(index as u32);
+        let id = FunctionId::new(index as u32);
         names.insert(name.into(), id);
         Ok(id)
     }
@@ -364,7 +362,7 @@ impl Runtime {
     }
 
     /// Runs `f` on `input` on the calling thread, with `f`'s limits, and
-    /// returns its outcome and output (see [`Completion::output`](crate::Completion::output)).
+    /// returns its outcome and output (see [`Completion::output`](tern_sched::Completion::output)).
     /// The same code path as a worker's, without preemption: fresh store,
     /// instantiate, call, teardown. For tests, benchmarks and one-off calls.
     pub fn invoke_blocking(&self, f: FunctionId, input: &[u8]) -> (Outcome, Vec<u8>) {

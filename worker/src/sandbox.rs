@@ -5,9 +5,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use tern_sched::clock;
 use wasmtime::{ResourceLimiter, StoreContextMut, UpdateDeadline};
-
-use crate::clock;
 
 /// How much of stderr a WASI function's failure report keeps.
 pub(crate) const STDERR_CAP: usize = 4096;

@@ -12,9 +12,9 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use tern_sched::clock;
 use wasmtime::{Caller, Extern, Linker, Memory};
 
-use crate::clock;
 use crate::sandbox::{Fault, GuestExit, HostStop, STDERR_CAP, Sandbox};
 
 /// The import module wasi-libc uses.

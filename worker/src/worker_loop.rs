@@ -10,12 +10,13 @@ use std::sync::{Arc, OnceLock};
 use std::task::Poll;
 use std::thread::Thread;
 
-use crate::clock;
+use tern_sched::clock;
+use tern_sched::{Completion, Job, Outcome};
+
 use crate::executor::{block_on, poll_once};
 use crate::function::Function;
 use crate::idle::Idle;
 use crate::invoke::{Payload, invoke};
-use crate::job::{Completion, Job, Outcome};
 use crate::pool::WorkerShared;
 use crate::run_queue::{LocalQueue, RunQueue};
 use crate::runtime::Runtime;

@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
+use tern_sched::{FunctionId, Outcome};
 use tern_worker::guest_build::{functions_dir, wasm_path};
-use tern_worker::{Abi, FunctionId, FunctionLimits, Outcome, Runtime, RuntimeConfig};
+use tern_worker::{Abi, FunctionLimits, Runtime, RuntimeConfig};
 
 fn runtime() -> Runtime {
     Runtime::new(RuntimeConfig {

@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tern_sched::{Completion, FunctionId, Job, Outcome, clock};
 use tern_worker::guest_build::wasm_path;
 use tern_worker::{
-    Completion, FunctionId, FunctionLimits, Job, LocalQueue, Outcome, Runtime, RuntimeConfig,
-    WorkerPool, WorkerPoolConfig, clock,
+    FunctionLimits, LocalQueue, Runtime, RuntimeConfig, WorkerPool, WorkerPoolConfig,
 };
 
 /// Generous: the box is 2 noisy cores shared with compilers.

@@ -6,21 +6,17 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tern_sched::{Completion, FunctionId, Job, Outcome, clock};
 use tern_worker::guest_build::wasm_path;
 use tern_worker::{
-    Completion, FunctionLimits, Job, LocalQueue, Outcome, Runtime, RuntimeConfig, WorkerPool,
-    WorkerPoolConfig, clock,
+    FunctionLimits, LocalQueue, Runtime, RuntimeConfig, WorkerPool, WorkerPoolConfig,
 };
 
 const BOUND: Duration = Duration::from_secs(120);
 
 /// A runtime (no disk cache) with `hash` and `fibonacci` registered under a
 /// 100 s time limit, so only the tests' own deadlines matter.
-fn runtime_with_hash_and_fib() -> (
-    Arc<Runtime>,
-    tern_worker::FunctionId,
-    tern_worker::FunctionId,
-) {
+fn runtime_with_hash_and_fib() -> (Arc<Runtime>, FunctionId, FunctionId) {
     let rt = Arc::new(
         Runtime::new(RuntimeConfig {
             cache_dir: None,
@@ -39,7 +35,7 @@ fn runtime_with_hash_and_fib() -> (
     (rt, hash, fib)
 }
 
-fn job(id: u64, function: tern_worker::FunctionId, body: &str, deadline_in: Duration) -> Job {
+fn job(id: u64, function: FunctionId, body: &str, deadline_in: Duration) -> Job {
     let now = clock::now_ns();
     Job {
         id,

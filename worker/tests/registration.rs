@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
+use tern_sched::Outcome;
 use tern_worker::guest_build::wasm_path;
-use tern_worker::{CacheStats, FunctionLimits, Outcome, RegisterError, Runtime, RuntimeConfig};
+use tern_worker::{CacheStats, FunctionLimits, RegisterError, Runtime, RuntimeConfig};
 
 fn runtime_with_cache(dir: &std::path::Path) -> Runtime {
     Runtime::new(RuntimeConfig {

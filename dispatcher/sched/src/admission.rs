@@ -11,7 +11,7 @@
 //! state, so under EDF the check is conservative (it may reject a request
 //! that later-deadline queued work would have yielded to).
 
-use tern_worker::state::WorkerSnapshot;
+use crate::worker_state::WorkerSnapshot;
 
 use crate::policy::{RequestInfo, work_ahead_ns};
 

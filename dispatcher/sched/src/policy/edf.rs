@@ -16,7 +16,7 @@
 //! worker's queued requests with later deadlines.
 //!
 //! Cost: one atomic per worker when some worker is idle; otherwise one
-//! [`WorkerSnapshot`](tern_worker::state::WorkerSnapshot) per worker.
+//! [`WorkerSnapshot`](crate::worker_state::WorkerSnapshot) per worker.
 
 use super::{Decision, Policy, RequestInfo, WorkerView, running_remaining_ns, work_ahead_ns};
 

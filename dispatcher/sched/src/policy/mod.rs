@@ -11,12 +11,12 @@
 //! `--policy NAME` is looked up in.
 //!
 //! Cost: a decision reads a few atomics per worker through the view (one
-//! virtual call each) and allocates nothing; see the `dispatch_cost`
+//! virtual call each) and allocates nothing; see tern-dispatcher's `dispatch_cost`
 //! example for measured figures.
 
 use std::fmt;
 
-use tern_worker::state::{WorkerSnapshot, WorkerState};
+use crate::worker_state::{WorkerSnapshot, WorkerState};
 
 mod edf;
 mod jsq;
@@ -29,7 +29,7 @@ pub use lld::LeastLoaded;
 pub use rr::RoundRobin;
 
 /// What a policy knows about the request it places. Times are
-/// [`tern_worker::clock::now_ns`] values.
+/// [`clock::now_ns`](crate::clock::now_ns) values.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RequestInfo {
     /// The request's RPC request type (its route).

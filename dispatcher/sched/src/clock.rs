@@ -4,7 +4,7 @@
 //! Absolute times in Tern are `u64` nanoseconds since the first call to
 //! [`now_ns`] in this process: cheap to store in an atomic, to compare and to
 //! subtract, and never 0 once the clock has started (0 means "none" in
-//! [`WorkerState`](crate::state::WorkerState)).
+//! [`WorkerState`](crate::worker_state::WorkerState)).
 
 use std::sync::OnceLock;
 use std::time::Instant;

@@ -40,15 +40,25 @@
 //!   `max-exec-us` (execution-time limit), `max-memory-bytes` (linear
 //!   memory) and `max-output-bytes` (response size).
 //!
-//! Unknown keys, missing required keys, values of the wrong type, duplicate
-//! request types or route names, and modules that do not exist are errors
-//! that name the file and the key ([`SpecError`]). Loading never panics.
+//! Unknown keys, keys given twice in one object, missing required keys,
+//! values of the wrong type, duplicate request types or route names, and
+//! modules that do not exist are errors that name the file, the tenant, the
+//! route and the key ([`SpecError`]). Loading never panics.
+//!
+//! The syntax is read by serde (`file_format.rs`, one struct per object with
+//! `deny_unknown_fields`); what spans more than one value (unique types and
+//! names, the default request types, paths, modules) is checked here.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde_json::{Map, Value};
+mod error;
+mod file_format;
+
+pub use error::SpecError;
+
+use error::{locate, route_place};
+use file_format::{RootFile, RouteFile, TenantFile};
 
 /// A loaded spec file: tenants and their routes, indexed by request type and
 /// by route name.
@@ -130,128 +140,6 @@ impl Route {
     }
 }
 
-/// Why a spec file could not be loaded. Every variant names the file; the
-/// ones about a key name it and where it is (`tenant "gwu" route 0 ("/fib")`).
-#[derive(Debug, thiserror::Error)]
-pub enum SpecError {
-    /// The file could not be read.
-    #[error("spec {file}: cannot read: {source}")]
-    Io {
-        /// The spec file.
-        file: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
-    },
-    /// The file is not JSON.
-    #[error("spec {file}: not valid JSON: {source}")]
-    Json {
-        /// The spec file.
-        file: PathBuf,
-        /// The parser's error (with line and column).
-        source: serde_json::Error,
-    },
-    /// A key this format does not know.
-    #[error("spec {file}: {place}: unknown key \"{key}\" (known keys: {known})")]
-    UnknownKey {
-        /// The spec file.
-        file: PathBuf,
-        /// Where in the file.
-        place: String,
-        /// The key.
-        key: String,
-        /// The keys allowed there.
-        known: String,
-    },
-    /// A required key is missing.
-    #[error("spec {file}: {place}: missing key \"{key}\"")]
-    MissingKey {
-        /// The spec file.
-        file: PathBuf,
-        /// Where in the file.
-        place: String,
-        /// The key.
-        key: &'static str,
-    },
-    /// A value has the wrong type or is out of range.
-    #[error("spec {file}: {place}: key \"{key}\" must be {expected}, found {found}")]
-    BadValue {
-        /// The spec file.
-        file: PathBuf,
-        /// Where in the file.
-        place: String,
-        /// The key (or `(root)` / `(tenant)` / `(route)` for an element).
-        key: String,
-        /// What the value must be.
-        expected: &'static str,
-        /// The value found.
-        found: String,
-    },
-    /// Two routes share a request type.
-    #[error(
-        "spec {file}: key \"request-type\": {request_type} is used by both route \"{first}\" and route \"{second}\""
-    )]
-    DuplicateRequestType {
-        /// The spec file.
-        file: PathBuf,
-        /// The type.
-        request_type: u16,
-        /// The first route with it.
-        first: String,
-        /// The second route with it.
-        second: String,
-    },
-    /// Two routes share a name.
-    #[error("spec {file}: key \"route\": \"{route}\" appears twice")]
-    DuplicateRoute {
-        /// The spec file.
-        file: PathBuf,
-        /// The name.
-        route: String,
-    },
-    /// A route's module does not exist.
-    #[error("spec {file}: {place}: key \"path\": module {module} does not exist{hint}")]
-    MissingModule {
-        /// The spec file.
-        file: PathBuf,
-        /// Where in the file.
-        place: String,
-        /// The resolved module path.
-        module: PathBuf,
-        /// A hint on how to build it, or empty.
-        hint: &'static str,
-    },
-    /// The spec has no routes at all.
-    #[error("spec {file}: no routes")]
-    NoRoutes {
-        /// The spec file.
-        file: PathBuf,
-    },
-}
-
-const TENANT_KEYS: &[&str] = &[
-    "name",
-    "port",
-    "replenishment-period-us",
-    "max-budget-us",
-    "routes",
-];
-const ROUTE_KEYS: &[&str] = &[
-    "route",
-    "request-type",
-    "path",
-    "expected-execution-us",
-    "relative-deadline-us",
-    "admissions-percentile",
-    "n-resas",
-    "group-id",
-    "http-resp-content-type",
-    "http-req-size",
-    "http-resp-size",
-    "max-exec-us",
-    "max-memory-bytes",
-    "max-output-bytes",
-];
-
 impl Spec {
     /// Reads, parses and checks the spec file at `path`, including that every
     /// route's module exists.
@@ -280,78 +168,84 @@ impl Spec {
 
     /// Parses spec text as if it had been read from `file` (used to resolve
     /// module paths and in error messages). Does not touch the file system.
+    /// Fails on the first error in file order.
     pub fn parse(text: &str, file: &Path) -> Result<Spec, SpecError> {
-        let root: Value = serde_json::from_str(text).map_err(|source| SpecError::Json {
-            file: file.to_path_buf(),
-            source,
-        })?;
+        let root = read_root(text, file)?;
         let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
-        let p = Parser { file, base: &base };
-        let tenants_json: Vec<&Value> = match &root {
-            Value::Array(items) => items.iter().collect(),
-            Value::Object(_) => vec![&root],
-            other => return Err(p.bad("(root)", "(root)", "an array of tenants", other)),
-        };
-        let mut tenants = Vec::with_capacity(tenants_json.len());
         // Routes without a request type, filled in after all explicit ones are known.
         let mut untyped = Vec::new();
-        for (ti, t) in tenants_json.into_iter().enumerate() {
-            tenants.push(p.tenant(ti, t, &mut untyped)?);
-        }
+        let tenants = root
+            .0
+            .into_iter()
+            .enumerate()
+            .map(|(ti, t)| tenant(t, &base, |ri| untyped.push((ti, ri))))
+            .collect();
         let mut spec = Spec {
             file: file.to_path_buf(),
             tenants,
             by_type: HashMap::new(),
             by_name: HashMap::new(),
         };
-        for (ti, tenant) in spec.tenants.iter().enumerate() {
-            for (ri, route) in tenant.routes.iter().enumerate() {
-                if untyped.contains(&(ti, ri)) {
-                    continue;
-                }
-                if let Some(&(fti, fri)) = spec.by_type.get(&route.request_type) {
-                    return Err(SpecError::DuplicateRequestType {
-                        file: file.to_path_buf(),
-                        request_type: route.request_type,
-                        first: spec.tenants[fti].routes[fri].route.clone(),
-                        second: route.route.clone(),
-                    });
-                }
-                spec.by_type.insert(route.request_type, (ti, ri));
-            }
-        }
-        let mut next_type: u16 = 1;
-        for (ti, ri) in untyped {
-            while spec.by_type.contains_key(&next_type) {
-                next_type = next_type
-                    .checked_add(1)
-                    .ok_or_else(|| SpecError::BadValue {
-                        file: file.to_path_buf(),
-                        place: "(root)".into(),
-                        key: "request-type".into(),
-                        expected: "assignable: every u16 request type is taken",
-                        found: "65535 routes".into(),
-                    })?;
-            }
-            spec.tenants[ti].routes[ri].request_type = next_type;
-            spec.by_type.insert(next_type, (ti, ri));
-        }
-        for (ti, tenant) in spec.tenants.iter().enumerate() {
-            for (ri, route) in tenant.routes.iter().enumerate() {
-                if spec.by_name.insert(route.route.clone(), (ti, ri)).is_some() {
-                    return Err(SpecError::DuplicateRoute {
-                        file: file.to_path_buf(),
-                        route: route.route.clone(),
-                    });
-                }
-            }
-        }
+        spec.index_types(untyped)?;
+        spec.index_names()?;
         if spec.by_type.is_empty() {
             return Err(SpecError::NoRoutes {
                 file: file.to_path_buf(),
             });
         }
         Ok(spec)
+    }
+
+    /// Indexes the routes by request type: first those the file types (two
+    /// with one type are an error), then each `untyped` one, in file order,
+    /// gets the lowest type no other route uses, from 1.
+    fn index_types(&mut self, untyped: Vec<(usize, usize)>) -> Result<(), SpecError> {
+        for (ti, tenant) in self.tenants.iter().enumerate() {
+            for (ri, route) in tenant.routes.iter().enumerate() {
+                if untyped.contains(&(ti, ri)) {
+                    continue;
+                }
+                if let Some(&(fti, fri)) = self.by_type.get(&route.request_type) {
+                    return Err(SpecError::DuplicateRequestType {
+                        file: self.file.clone(),
+                        request_type: route.request_type,
+                        first: self.tenants[fti].routes[fri].route.clone(),
+                        second: route.route.clone(),
+                    });
+                }
+                self.by_type.insert(route.request_type, (ti, ri));
+            }
+        }
+        let mut next_type: u16 = 1;
+        for (ti, ri) in untyped {
+            while self.by_type.contains_key(&next_type) {
+                next_type =
+                    next_type
+                        .checked_add(1)
+                        .ok_or_else(|| SpecError::NoFreeRequestType {
+                            file: self.file.clone(),
+                            route: self.tenants[ti].routes[ri].route.clone(),
+                        })?;
+            }
+            self.tenants[ti].routes[ri].request_type = next_type;
+            self.by_type.insert(next_type, (ti, ri));
+        }
+        Ok(())
+    }
+
+    /// Indexes the routes by name; two with one name are an error.
+    fn index_names(&mut self) -> Result<(), SpecError> {
+        for (ti, tenant) in self.tenants.iter().enumerate() {
+            for (ri, route) in tenant.routes.iter().enumerate() {
+                if self.by_name.insert(route.route.clone(), (ti, ri)).is_some() {
+                    return Err(SpecError::DuplicateRoute {
+                        file: self.file.clone(),
+                        route: route.route.clone(),
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Checks that every route's module is an existing file.
@@ -365,7 +259,7 @@ impl Spec {
                         .is_some_and(|d| d.ends_with("functions/build"));
                     return Err(SpecError::MissingModule {
                         file: self.file.clone(),
-                        place: route_place(ti, &tenant.name, ri, &route.route),
+                        place: route_place(ti, Some(&tenant.name), ri, Some(&route.route)),
                         module: route.path.clone(),
                         hint: if in_build_dir {
                             " (build the functions with functions/build.sh)"
@@ -414,261 +308,80 @@ impl Spec {
     }
 }
 
-fn route_place(ti: usize, tenant: &str, ri: usize, route: &str) -> String {
-    format!("tenant {ti} (\"{tenant}\") route {ri} (\"{route}\")")
-}
-
-/// Shows a JSON value in an error, shortened.
-struct Shown<'a>(&'a Value);
-
-impl fmt::Display for Shown<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut s = self.0.to_string();
-        if s.len() > 60 {
-            let mut cut = 57;
-            while !s.is_char_boundary(cut) {
-                cut -= 1;
+/// Reads the file's syntax: JSON errors as [`SpecError::Json`], the
+/// format's (unknown, repeated, missing or mistyped keys) as
+/// [`SpecError::Key`] with the place serde stopped at.
+fn read_root(text: &str, file: &Path) -> Result<RootFile, SpecError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let root: RootFile = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let (place, key) = locate(e.path(), text);
+        let source = e.into_inner();
+        if source.is_data() {
+            SpecError::Key {
+                file: file.to_path_buf(),
+                place,
+                key,
+                message: source.to_string(),
             }
-            s.truncate(cut);
-            s.push_str("...");
-        }
-        f.write_str(&s)
-    }
-}
-
-struct Parser<'a> {
-    file: &'a Path,
-    base: &'a Path,
-}
-
-impl Parser<'_> {
-    fn bad(&self, place: &str, key: &str, expected: &'static str, found: &Value) -> SpecError {
-        SpecError::BadValue {
-            file: self.file.to_path_buf(),
-            place: place.to_string(),
-            key: key.to_string(),
-            expected,
-            found: Shown(found).to_string(),
-        }
-    }
-
-    fn object<'v>(
-        &self,
-        place: &str,
-        key: &str,
-        v: &'v Value,
-    ) -> Result<&'v Map<String, Value>, SpecError> {
-        v.as_object()
-            .ok_or_else(|| self.bad(place, key, "an object", v))
-    }
-
-    fn check_keys(
-        &self,
-        place: &str,
-        obj: &Map<String, Value>,
-        known: &[&str],
-    ) -> Result<(), SpecError> {
-        match obj.keys().find(|k| !known.contains(&k.as_str())) {
-            None => Ok(()),
-            Some(key) => Err(SpecError::UnknownKey {
-                file: self.file.to_path_buf(),
-                place: place.to_string(),
-                key: key.clone(),
-                known: known.join(", "),
-            }),
-        }
-    }
-
-    fn required<'v>(
-        &self,
-        place: &str,
-        obj: &'v Map<String, Value>,
-        key: &'static str,
-    ) -> Result<&'v Value, SpecError> {
-        obj.get(key).ok_or_else(|| SpecError::MissingKey {
-            file: self.file.to_path_buf(),
-            place: place.to_string(),
-            key,
-        })
-    }
-
-    fn string(&self, place: &str, key: &str, v: &Value) -> Result<String, SpecError> {
-        match v.as_str() {
-            Some(s) if !s.is_empty() => Ok(s.to_string()),
-            _ => Err(self.bad(place, key, "a non-empty string", v)),
-        }
-    }
-
-    fn uint(
-        &self,
-        place: &str,
-        key: &str,
-        v: &Value,
-        max: u64,
-        expected: &'static str,
-    ) -> Result<u64, SpecError> {
-        match v.as_u64() {
-            Some(n) if n <= max => Ok(n),
-            _ => Err(self.bad(place, key, expected, v)),
-        }
-    }
-
-    fn opt_uint(
-        &self,
-        place: &str,
-        obj: &Map<String, Value>,
-        key: &str,
-        max: u64,
-        expected: &'static str,
-    ) -> Result<Option<u64>, SpecError> {
-        obj.get(key)
-            .map(|v| self.uint(place, key, v, max, expected))
-            .transpose()
-    }
-
-    fn tenant(
-        &self,
-        ti: usize,
-        v: &Value,
-        untyped: &mut Vec<(usize, usize)>,
-    ) -> Result<Tenant, SpecError> {
-        let place = format!("tenant {ti}");
-        let obj = self.object(&place, "(tenant)", v)?;
-        self.check_keys(&place, obj, TENANT_KEYS)?;
-        let name = self.string(&place, "name", self.required(&place, obj, "name")?)?;
-        let place = format!("tenant {ti} (\"{name}\")");
-        let port = self
-            .opt_uint(
-                &place,
-                obj,
-                "port",
-                u16::MAX.into(),
-                "a port number (0-65535)",
-            )?
-            .unwrap_or(0) as u16;
-        let replenishment_period_us = self
-            .opt_uint(
-                &place,
-                obj,
-                "replenishment-period-us",
-                u64::MAX,
-                "a non-negative integer",
-            )?
-            .unwrap_or(0);
-        let max_budget_us = self
-            .opt_uint(
-                &place,
-                obj,
-                "max-budget-us",
-                u64::MAX,
-                "a non-negative integer",
-            )?
-            .unwrap_or(0);
-        let routes_v = self.required(&place, obj, "routes")?;
-        let routes_json = routes_v
-            .as_array()
-            .ok_or_else(|| self.bad(&place, "routes", "an array of routes", routes_v))?;
-        let mut routes = Vec::with_capacity(routes_json.len());
-        for (ri, r) in routes_json.iter().enumerate() {
-            let (route, typed) = self.route(ti, &name, ri, r)?;
-            if !typed {
-                untyped.push((ti, ri));
+        } else {
+            SpecError::Json {
+                file: file.to_path_buf(),
+                source,
             }
-            routes.push(route);
         }
-        Ok(Tenant {
-            name,
-            port,
-            replenishment_period_us,
-            max_budget_us,
-            routes,
-        })
-    }
+    })?;
+    de.end().map_err(|source| SpecError::Json {
+        file: file.to_path_buf(),
+        source,
+    })?;
+    Ok(root)
+}
 
-    /// Parses one route; the bool says whether it had a `request-type`.
-    fn route(
-        &self,
-        ti: usize,
-        tenant: &str,
-        ri: usize,
-        v: &Value,
-    ) -> Result<(Route, bool), SpecError> {
-        let mut place = format!("tenant {ti} (\"{tenant}\") route {ri}");
-        let obj = self.object(&place, "(route)", v)?;
-        let route = self.string(&place, "route", self.required(&place, obj, "route")?)?;
-        place = route_place(ti, tenant, ri, &route);
-        self.check_keys(&place, obj, ROUTE_KEYS)?;
-        let request_type = self.opt_uint(
-            &place,
-            obj,
-            "request-type",
-            u16::MAX.into(),
-            "an integer 0-65535",
-        )?;
-        let rel = self.string(&place, "path", self.required(&place, obj, "path")?)?;
-        let path = self.base.join(rel);
-        let us = "a non-negative integer (µs)";
-        let expected_execution_us = self.uint(
-            &place,
-            "expected-execution-us",
-            self.required(&place, obj, "expected-execution-us")?,
-            u64::MAX,
-            us,
-        )?;
-        let relative_deadline_us = self.uint(
-            &place,
-            "relative-deadline-us",
-            self.required(&place, obj, "relative-deadline-us")?,
-            u64::MAX,
-            us,
-        )?;
-        if relative_deadline_us == 0 {
-            return Err(self.bad(
-                &place,
-                "relative-deadline-us",
-                "greater than 0",
-                &Value::from(0),
-            ));
-        }
-        let u32_max = u32::MAX.into();
-        let admissions_percentile = self
-            .opt_uint(
-                &place,
-                obj,
-                "admissions-percentile",
-                100,
-                "a percentile 0-100",
-            )?
-            .unwrap_or(70) as u32;
-        let n_resas = self
-            .opt_uint(&place, obj, "n-resas", u32_max, "a non-negative integer")?
-            .unwrap_or(1) as u32;
-        let group_id = self
-            .opt_uint(&place, obj, "group-id", u32_max, "a non-negative integer")?
-            .unwrap_or(1) as u32;
-        let http_resp_content_type = match obj.get("http-resp-content-type") {
-            Some(v) => self.string(&place, "http-resp-content-type", v)?,
-            None => "text/plain".to_string(),
-        };
-        let bytes = "a non-negative integer (bytes)";
-        let route = Route {
-            route,
-            request_type: request_type.unwrap_or(0) as u16,
-            path,
-            expected_execution_us,
-            relative_deadline_us,
-            admissions_percentile,
-            n_resas,
-            group_id,
-            http_resp_content_type,
-            http_req_size: self.opt_uint(&place, obj, "http-req-size", u64::MAX, bytes)?,
-            http_resp_size: self.opt_uint(&place, obj, "http-resp-size", u64::MAX, bytes)?,
-            max_exec_us: self.opt_uint(&place, obj, "max-exec-us", u64::MAX, us)?,
-            max_memory_bytes: self.opt_uint(&place, obj, "max-memory-bytes", u64::MAX, bytes)?,
-            max_output_bytes: self.opt_uint(&place, obj, "max-output-bytes", u64::MAX, bytes)?,
-            tenant: tenant.to_string(),
-        };
-        Ok((route, request_type.is_some()))
+/// A tenant as read, with its defaults filled in and its routes' paths
+/// resolved against `base`; `untyped(ri)` is called for each route that
+/// has no `request-type` (left 0 until [`Spec::index_types`] assigns one).
+fn tenant(t: TenantFile, base: &Path, mut untyped: impl FnMut(usize)) -> Tenant {
+    let name = t.name.0;
+    let routes = t
+        .routes
+        .into_iter()
+        .enumerate()
+        .map(|(ri, r)| {
+            if r.request_type.is_none() {
+                untyped(ri);
+            }
+            route(r, &name, base)
+        })
+        .collect();
+    Tenant {
+        port: t.port.map_or(0, |p| p.0 as u16),
+        replenishment_period_us: t.replenishment_period_us.map_or(0, |v| v.0),
+        max_budget_us: t.max_budget_us.map_or(0, |v| v.0),
+        routes,
+        name,
+    }
+}
+
+/// A route as read, with SLEdge's defaults filled in.
+fn route(r: RouteFile, tenant: &str, base: &Path) -> Route {
+    Route {
+        route: r.route.0,
+        request_type: r.request_type.map_or(0, |t| t.0 as u16),
+        path: base.join(r.path.0),
+        expected_execution_us: r.expected_execution_us.0,
+        relative_deadline_us: r.relative_deadline_us.0,
+        admissions_percentile: r.admissions_percentile.map_or(70, |p| p.0 as u32),
+        n_resas: r.n_resas.map_or(1, |n| n.0 as u32),
+        group_id: r.group_id.map_or(1, |g| g.0 as u32),
+        http_resp_content_type: r
+            .http_resp_content_type
+            .map_or_else(|| "text/plain".to_string(), |c| c.0),
+        http_req_size: r.http_req_size.map(|b| b.0),
+        http_resp_size: r.http_resp_size.map(|b| b.0),
+        max_exec_us: r.max_exec_us.map(|m| m.0),
+        max_memory_bytes: r.max_memory_bytes.map(|b| b.0),
+        max_output_bytes: r.max_output_bytes.map(|b| b.0),
+        tenant: tenant.to_string(),
     }
 }
 
@@ -749,12 +462,141 @@ mod tests {
         let text = SLEDGESCALE_FIB.replace("\"n-resas\"", "\"n-reservations\"");
         let err = parse(&text).unwrap_err().to_string();
         assert!(err.contains("/specs/test.json"), "{err}");
-        assert!(err.contains("unknown key \"n-reservations\""), "{err}");
-        assert!(err.contains("route 0 (\"/fib\")"), "{err}");
+        assert!(
+            err.contains("key \"n-reservations\": unknown field `n-reservations`"),
+            "{err}"
+        );
+        assert!(
+            err.contains("tenant 0 (\"gwu\") route 0 (\"/fib\")"),
+            "{err}"
+        );
+        // The known keys are listed, as before.
+        assert!(
+            err.contains("expected one of `route`, `request-type`"),
+            "{err}"
+        );
+        assert!(err.contains("`max-output-bytes`"), "{err}");
 
         let text = SLEDGESCALE_FIB.replace("\"max-budget-us\"", "\"budget\"");
         let err = parse(&text).unwrap_err().to_string();
-        assert!(err.contains("tenant 0: unknown key \"budget\""), "{err}");
+        assert!(
+            err.contains("tenant 0 (\"gwu\"): key \"budget\": unknown field `budget`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn repeated_keys_are_errors() {
+        // serde_json::Value kept the last of two keys; the format rejects them.
+        let text = SLEDGESCALE_FIB.replace(
+            "\"route\": \"/fib\",",
+            "\"route\": \"/fib\", \"route\": \"/fib2\",",
+        );
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(err.contains("/specs/test.json"), "{err}");
+        assert!(err.contains("tenant 0 (\"gwu\") route 0"), "{err}");
+        // serde stops at the second key, before its value: the message, not
+        // the place, names the key.
+        assert!(err.contains("duplicate field `route`"), "{err}");
+        let text = SLEDGESCALE_FIB.replace("\"port\": 31850,", "\"port\": 1, \"port\": 2,");
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(
+            err.contains("tenant 0 (\"gwu\"): duplicate field `port`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn single_tenant_root_errors_name_the_tenant() {
+        let err = parse(
+            r#"{"name": "t", "routes": [
+                {"route": "/a", "path": "a.wasm", "expected-execution-us": -1, "relative-deadline-us": 10}
+            ]}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains(
+                "tenant 0 (\"t\") route 0 (\"/a\"): key \"expected-execution-us\": invalid value: integer `-1`, expected a non-negative integer (µs)"
+            ),
+            "{err}"
+        );
+        let err = parse(r#"{"name": "t", "port": 70000, "routes": []}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("tenant 0 (\"t\"): key \"port\": invalid value: integer `70000`, expected a port number (0-65535)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn values_are_range_checked() {
+        let cases = [
+            (
+                "\"relative-deadline-us\": 50",
+                "\"relative-deadline-us\": 0",
+                "relative-deadline-us",
+                "expected a relative deadline greater than 0 (µs)",
+            ),
+            (
+                "\"admissions-percentile\": 70",
+                "\"admissions-percentile\": 101",
+                "admissions-percentile",
+                "expected a percentile 0-100",
+            ),
+            (
+                "\"n-resas\": 1",
+                "\"n-resas\": 4294967296",
+                "n-resas",
+                "expected a non-negative integer (32 bits)",
+            ),
+            (
+                "\"group-id\": 1",
+                "\"group-id\": 1.5",
+                "group-id",
+                "invalid type: floating point `1.5`",
+            ),
+            (
+                "\"path\": \"fibonacci.wasm.so\"",
+                "\"path\": \"\"",
+                "path",
+                "expected a non-empty string",
+            ),
+            (
+                "\"group-id\": 1",
+                "\"group-id\": 1, \"max-exec-us\": null",
+                "max-exec-us",
+                "invalid type: null",
+            ),
+        ];
+        for (from, to, key, what) in cases {
+            let err = parse(&SLEDGESCALE_FIB.replace(from, to))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(&format!("route 0 (\"/fib\"): key \"{key}\": ")) && err.contains(what),
+                "{to}: {err}"
+            );
+        }
+        // The limits keys are read (and typed) too.
+        let spec = parse(&SLEDGESCALE_FIB.replace(
+            "\"group-id\": 1",
+            "\"group-id\": 1, \"max-exec-us\": 7, \"max-memory-bytes\": 65536, \"max-output-bytes\": 9",
+        ))
+        .unwrap();
+        let r = spec.route_by_name("/fib").unwrap();
+        assert_eq!(
+            (r.max_exec_us, r.max_memory_bytes, r.max_output_bytes),
+            (Some(7), Some(65536), Some(9))
+        );
+        let err = parse(&SLEDGESCALE_FIB.replace(
+            "\"group-id\": 1",
+            "\"group-id\": 1, \"max-memory-bytes\": \"64k\"",
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("key \"max-memory-bytes\": invalid type: string \"64k\", expected a non-negative integer (bytes)"), "{err}");
     }
 
     #[test]
@@ -762,14 +604,16 @@ mod tests {
         let text = SLEDGESCALE_FIB.replace("\"relative-deadline-us\": 50,", "");
         let err = parse(&text).unwrap_err().to_string();
         assert!(
-            err.contains("missing key \"relative-deadline-us\""),
+            err.contains("route 0 (\"/fib\"): missing field `relative-deadline-us`"),
             "{err}"
         );
 
         let text = SLEDGESCALE_FIB.replace("\"request-type\": 1", "\"request-type\": 70000");
         let err = parse(&text).unwrap_err().to_string();
         assert!(
-            err.contains("key \"request-type\" must be an integer 0-65535, found 70000"),
+            err.contains(
+                "key \"request-type\": invalid value: integer `70000`, expected an integer 0-65535"
+            ),
             "{err}"
         );
 
@@ -778,20 +622,35 @@ mod tests {
             "\"expected-execution-us\": \"5\"",
         );
         let err = parse(&text).unwrap_err().to_string();
-        assert!(err.contains("key \"expected-execution-us\""), "{err}");
+        assert!(
+            err.contains("key \"expected-execution-us\": invalid type: string \"5\""),
+            "{err}"
+        );
 
         let err = parse("42").unwrap_err().to_string();
-        assert!(err.contains("an array of tenants"), "{err}");
+        assert!(
+            err.contains("(root): invalid type: integer `42`, expected an array of tenants"),
+            "{err}"
+        );
         let err = parse("[{\"name\": \"t\", \"routes\": []}]")
             .unwrap_err()
             .to_string();
         assert!(err.contains("no routes"), "{err}");
         let err = parse("[{\"name\": \"t\"").unwrap_err().to_string();
         assert!(err.contains("not valid JSON"), "{err}");
+        let err = parse(&format!("{SLEDGESCALE_FIB} []"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not valid JSON: trailing characters"), "{err}");
         let err = parse("[{\"name\": \"t\", \"routes\": [7]}]")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("must be an object"), "{err}");
+        assert!(
+            err.contains(
+                "tenant 0 (\"t\") route 0: invalid type: integer `7`, expected a route object"
+            ),
+            "{err}"
+        );
     }
 
     #[test]
@@ -834,7 +693,7 @@ mod tests {
 
     #[test]
     fn example_specs_parse() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../functions");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../functions");
         let mut seen = Vec::new();
         for name in ["fib.json", "bimodal.json", "mix.json"] {
             let spec = Spec::load_without_modules(&dir.join(name)).unwrap();

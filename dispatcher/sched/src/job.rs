@@ -1,9 +1,31 @@
 //! What the dispatcher hands a worker ([`Job`]) and what comes back
-//! ([`Completion`], [`Outcome`]).
+//! ([`Completion`], [`Outcome`]), and the [`FunctionId`] a job names its
+//! function by.
 
 use std::fmt;
 
-use crate::function::FunctionId;
+/// Handle of a registered function: its dense index (0, 1, 2... in
+/// registration order). `tern_worker::Runtime::register` hands them out and
+/// is the one that knows which function an index names; an id is valid for
+/// the runtime that returned it. Tests and the simulator, which run no
+/// function, build their own with [`FunctionId::new`]. Cheap to copy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FunctionId(u32);
+
+impl FunctionId {
+    /// The id of the function registered `index`-th (from 0). Costs nothing;
+    /// never fails (whether a runtime holds that function is checked where
+    /// the id is used: an unknown id ends its job with [`Outcome::Rejected`]).
+    pub const fn new(index: u32) -> Self {
+        FunctionId(index)
+    }
+
+    /// The dense index of this function (0, 1, 2... in registration order),
+    /// for tables indexed by function.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
 
 /// One request for a worker. Times are [`clock::now_ns`](crate::clock::now_ns)
 /// values.
@@ -88,5 +110,25 @@ impl fmt::Display for Outcome {
             Outcome::ExitCode(code) => write!(f, "exited with code {code}"),
             Outcome::Rejected => f.write_str("rejected"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn function_id_is_its_index() {
+        assert_eq!(FunctionId::new(0).index(), 0);
+        assert_eq!(FunctionId::new(7).index(), 7);
+        assert_eq!(FunctionId::new(u32::MAX).index(), u32::MAX as usize);
+        assert!(FunctionId::new(1) < FunctionId::new(2));
+    }
+
+    #[test]
+    fn outcome_says_how_it_ended() {
+        assert!(Outcome::Ok.is_ok() && !Outcome::Rejected.is_ok());
+        assert_eq!(Outcome::ExitCode(3).to_string(), "exited with code 3");
+        assert_eq!(Outcome::Trap("x".into()).to_string(), "trap: x");
     }
 }
