@@ -20,6 +20,8 @@
 //! generator shows up in the tail instead of being hidden (no coordinated
 //! omission).
 
+#![warn(missing_docs)]
+
 pub mod arrivals;
 pub mod call;
 pub mod csv;
