@@ -15,8 +15,8 @@ use std::time::Duration;
 use anyhow::Context;
 use tern_rpc::transport::Transport;
 use tern_rpc::{
-    Ctl, Endpoint, EndpointConfig, Event, IdleMode, Payload, RequestToken, Response, Service,
-    Status,
+    Ctl, Endpoint, EndpointConfig, Event, IdleMode, IncomingRequest, RequestToken, Response,
+    Service, Status,
 };
 use tern_sched::{clock, policy};
 use tern_worker::{
@@ -231,13 +231,12 @@ struct DispatchService<'a> {
 }
 
 impl Service for DispatchService<'_> {
-    fn on_request(
-        &mut self,
-        ctl: &mut Ctl<'_>,
-        token: RequestToken,
-        req_type: u16,
-        payload: Payload<'_>,
-    ) {
+    fn on_request(&mut self, ctl: &mut Ctl<'_>, request: IncomingRequest<'_>) {
+        let IncomingRequest {
+            token,
+            req_type,
+            payload,
+        } = request;
         let now = *self.round_now.get_or_insert_with(clock::now_ns);
         // The job outlives the round (a worker runs it): it owns its input.
         if let Some(response) =

@@ -11,7 +11,7 @@ use std::thread::JoinHandle;
 
 use tern_rpc::transport::udp::UdpTransport;
 use tern_rpc::{
-    Ctl, Endpoint, EndpointConfig, IdleMode, Payload, RequestToken, Response, Service, Status,
+    Ctl, Endpoint, EndpointConfig, IdleMode, IncomingRequest, Response, Service, Status,
 };
 
 use crate::error::LoadgenError;
@@ -59,13 +59,12 @@ struct HandlerService<'a, H> {
 }
 
 impl<H: FnMut(u16, Vec<u8>) -> Response> Service for HandlerService<'_, H> {
-    fn on_request(
-        &mut self,
-        ctl: &mut Ctl<'_>,
-        token: RequestToken,
-        req_type: u16,
-        payload: Payload<'_>,
-    ) {
+    fn on_request(&mut self, ctl: &mut Ctl<'_>, request: IncomingRequest<'_>) {
+        let IncomingRequest {
+            token,
+            req_type,
+            payload,
+        } = request;
         // A stale token (the client reset meanwhile) is not our problem.
         let response = (self.handler)(req_type, payload.into_owned());
         if ctl.respond(token, response).is_ok() {

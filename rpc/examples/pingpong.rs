@@ -27,7 +27,7 @@ use clap::Parser;
 use tern_rpc::transport::udp::{UdpConfig, UdpTransport};
 use tern_rpc::transport::{RxBatch, Transport, TxDatagram};
 use tern_rpc::{
-    Ctl, Endpoint, EndpointConfig, Event, IdleMode, IdleStrategy, Payload, RequestToken, Response,
+    Ctl, Endpoint, EndpointConfig, Event, IdleMode, IdleStrategy, IncomingRequest, Response,
     Service, serve,
 };
 
@@ -252,13 +252,12 @@ struct EchoService<'a> {
 }
 
 impl Service for EchoService<'_> {
-    fn on_request(
-        &mut self,
-        ctl: &mut Ctl<'_>,
-        token: RequestToken,
-        req_type: u16,
-        payload: Payload<'_>,
-    ) {
+    fn on_request(&mut self, ctl: &mut Ctl<'_>, request: IncomingRequest<'_>) {
+        let IncomingRequest {
+            token,
+            req_type,
+            payload,
+        } = request;
         let resp = if req_type == ECHO {
             Response::ok(payload.into_owned())
         } else {

@@ -25,5 +25,5 @@ pub use endpoint::{
 };
 pub use error::RpcError;
 pub use idle::{IdleMode, IdleStrategy};
-pub use serve::{Service, serve};
+pub use serve::{IncomingRequest, Service, serve};
 pub use status::Status;

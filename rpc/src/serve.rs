@@ -14,21 +14,28 @@ use crate::endpoint::{Ctl, Endpoint, Event, Payload, RequestToken};
 use crate::idle::{IdleMode, IdleStrategy};
 use crate::transport::Transport;
 
+/// One complete request, as [`Service::on_request`] receives it.
+#[derive(Debug)]
+pub struct IncomingRequest<'a> {
+    /// Names the request for [`Ctl::respond`]; `Copy`, and valid after the
+    /// call (a stale token is an error, never a panic).
+    pub token: RequestToken,
+    /// The request type from the packet header.
+    pub req_type: u16,
+    /// The body: borrowed from the receive batch for a single-packet
+    /// request, the reassembly buffer for a multi-packet one.
+    pub payload: Payload<'a>,
+}
+
 /// A server's request handling, called from [`serve`]'s loop on the
 /// endpoint's thread. A slow method stalls the whole endpoint.
 pub trait Service {
     /// A complete request arrived. Answer it now or later with
-    /// [`Ctl::respond`] and `token` (a `Copy` handle). `payload` borrows the
+    /// [`Ctl::respond`] and its `token` (a `Copy` handle). Its `payload` borrows the
     /// receive batch for a single-packet request and lives only for this
     /// call; [`Payload::into_owned`](std::borrow::Cow::into_owned) keeps it
     /// (a copy for a borrowed payload, a move for a reassembled one).
-    fn on_request(
-        &mut self,
-        ctl: &mut Ctl<'_>,
-        token: RequestToken,
-        req_type: u16,
-        payload: Payload<'_>,
-    );
+    fn on_request(&mut self, ctl: &mut Ctl<'_>, request: IncomingRequest<'_>);
 
     /// Any other event (a reset session, or client-role events if the
     /// endpoint also has client sessions). Ignored unless overridden.
@@ -64,7 +71,14 @@ pub fn serve<T: Transport, S: Service>(
                 token,
                 req_type,
                 payload,
-            } => service.on_request(ctl, token, req_type, payload),
+            } => service.on_request(
+                ctl,
+                IncomingRequest {
+                    token,
+                    req_type,
+                    payload,
+                },
+            ),
             other => service.on_event(ctl, other),
         });
         busy |= service.poll(&mut endpoint.ctl());

@@ -20,8 +20,7 @@ use tern_rpc::transport::Transport;
 use tern_rpc::transport::dpdk::{DpdkConfig, DpdkTransport};
 use tern_rpc::transport::udp::UdpTransport;
 use tern_rpc::{
-    Client, Ctl, Endpoint, EndpointConfig, IdleMode, Payload, RequestToken, Response, Service,
-    Status,
+    Client, Ctl, Endpoint, EndpointConfig, IdleMode, IncomingRequest, Response, Service, Status,
 };
 
 const PORT: u16 = 7100;
@@ -86,13 +85,12 @@ struct EchoUntilQuit<'a> {
 }
 
 impl Service for EchoUntilQuit<'_> {
-    fn on_request(
-        &mut self,
-        ctl: &mut Ctl<'_>,
-        token: RequestToken,
-        req_type: u16,
-        payload: Payload<'_>,
-    ) {
+    fn on_request(&mut self, ctl: &mut Ctl<'_>, request: IncomingRequest<'_>) {
+        let IncomingRequest {
+            token,
+            req_type,
+            payload,
+        } = request;
         let response = match req_type {
             ECHO => Response::ok(payload.into_owned()),
             QUIT => {

@@ -40,7 +40,7 @@ use clap::Parser;
 use tern_rpc::transport::dpdk::{DpdkConfig, DpdkTransport};
 use tern_rpc::transport::{RxBatch, Transport, TxDatagram};
 use tern_rpc::{
-    Ctl, Endpoint, EndpointConfig, Event, IdleMode, IdleStrategy, Payload, RequestToken, Response,
+    Ctl, Endpoint, EndpointConfig, Event, IdleMode, IdleStrategy, IncomingRequest, Response,
     Service,
 };
 
@@ -219,13 +219,12 @@ struct EchoUntilQuit<'a> {
 }
 
 impl Service for EchoUntilQuit<'_> {
-    fn on_request(
-        &mut self,
-        ctl: &mut Ctl<'_>,
-        token: RequestToken,
-        req_type: u16,
-        payload: Payload<'_>,
-    ) {
+    fn on_request(&mut self, ctl: &mut Ctl<'_>, request: IncomingRequest<'_>) {
+        let IncomingRequest {
+            token,
+            req_type,
+            payload,
+        } = request;
         if req_type == QUIT {
             self.quit_at.get_or_insert_with(Instant::now);
         }

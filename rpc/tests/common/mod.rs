@@ -12,8 +12,8 @@ use std::time::Duration;
 use tern_rpc::transport::Transport;
 use tern_rpc::transport::udp::UdpTransport;
 use tern_rpc::{
-    Ctl, Endpoint, EndpointConfig, EndpointStats, Event, IdleMode, IdleStrategy, Payload,
-    RequestToken, Response, Service, Status,
+    Ctl, Endpoint, EndpointConfig, EndpointStats, Event, IdleMode, IdleStrategy, IncomingRequest,
+    Response, Service, Status,
 };
 
 pub fn loopback() -> SocketAddrV4 {
@@ -44,13 +44,12 @@ struct EchoService {
 }
 
 impl Service for EchoService {
-    fn on_request(
-        &mut self,
-        ctl: &mut Ctl<'_>,
-        token: RequestToken,
-        req_type: u16,
-        payload: Payload<'_>,
-    ) {
+    fn on_request(&mut self, ctl: &mut Ctl<'_>, request: IncomingRequest<'_>) {
+        let IncomingRequest {
+            token,
+            req_type,
+            payload,
+        } = request;
         let resp = match req_type {
             ECHO => Response::ok(payload.into_owned()),
             COUNTED if payload.len() >= 8 => {
