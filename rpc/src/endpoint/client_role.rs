@@ -10,8 +10,8 @@ use super::session::{ClientSide, ClientSlot, Role, Session};
 use super::tx_queue::PayloadRef;
 use super::{Core, SESSION_SLOTS, TERN_HEADER};
 use crate::error::RpcError;
-use crate::wire::connect::{ConnectRepr, ConnectStatus};
-use crate::wire::response::{PREAMBLE_LEN, PreambleRepr};
+use crate::wire::connect::{ConnectPacket, ConnectRepr, ConnectStatus};
+use crate::wire::response::{PREAMBLE_LEN, PreamblePacket, PreambleRepr};
 use crate::wire::tern::{PacketKind, TernRepr};
 
 impl Core {
@@ -71,7 +71,8 @@ impl Core {
         payload: &[u8],
         events: &mut Vec<Event>,
     ) {
-        let Ok(ack) = ConnectRepr::parse(payload) else {
+        let Ok(ack) = ConnectPacket::new_checked(payload).and_then(|p| ConnectRepr::parse(&p))
+        else {
             self.stats.malformed_dropped += 1;
             return;
         };
@@ -308,7 +309,10 @@ impl Core {
             return;
         }
         if pkt == 0 && slot.resp_len.is_none() {
-            if PreambleRepr::parse(payload).is_err() {
+            if PreamblePacket::new_checked(payload)
+                .and_then(|p| PreambleRepr::parse(&p))
+                .is_err()
+            {
                 self.stats.malformed_dropped += 1;
                 return;
             }
@@ -348,11 +352,12 @@ impl Core {
         slot.retries = 0;
         slot.backoff_exp = 0;
         if slot.resp_got.is_full() {
-            let pre = PreambleRepr::parse(&slot.preamble).unwrap_or(PreambleRepr {
-                status: crate::Status::Internal,
-                queue_ns: 0,
-                exec_ns: 0,
-            });
+            let pre = PreambleRepr::parse(&PreamblePacket::new_unchecked(&slot.preamble))
+                .unwrap_or(PreambleRepr {
+                    status: crate::Status::Internal,
+                    queue_ns: 0,
+                    exec_ns: 0,
+                });
             let response = Response {
                 status: pre.status,
                 queue_ns: pre.queue_ns,

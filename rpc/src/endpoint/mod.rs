@@ -49,7 +49,7 @@ pub use stats::EndpointStats;
 
 use crate::error::RpcError;
 use crate::transport::{RxBatch, Transport};
-use crate::wire::tern::{HEADER_LEN, PacketKind, TernRepr};
+use crate::wire::tern::{HEADER_LEN, PacketKind, TernPacket, TernRepr};
 use session::SessionTable;
 use tx_queue::{PayloadRef, TxQueue};
 
@@ -338,7 +338,9 @@ impl Core {
     ) {
         self.stats.packets_rx += 1;
         self.stats.bytes_rx += bytes.len() as u64;
-        let Ok((hdr, payload)) = TernRepr::parse(bytes) else {
+        let parsed = TernPacket::new_checked(bytes)
+            .and_then(|p| TernRepr::parse(&p).map(|hdr| (hdr, p.payload())));
+        let Ok((hdr, payload)) = parsed else {
             self.stats.malformed_dropped += 1;
             return;
         };
