@@ -10,7 +10,8 @@
 //! - [`dispatch`]: the dispatcher core, from request to worker and from
 //!   completion to response, without the network.
 //! - [`server`]: start-up and the event loop of the `dispatcher` binary;
-//!   [`cli`]: its flags and config file; [`transport_choice`]: `--transport`.
+//!   [`cli`]: its flags and config file (`--listen` takes a tern-rpc
+//!   `TransportAddr`).
 
 pub mod admission;
 pub mod cli;
@@ -18,5 +19,4 @@ pub mod dispatch;
 pub mod policy;
 pub mod server;
 pub mod spec;
-pub mod transport_choice;
 pub mod worker_idle;
