@@ -29,7 +29,7 @@ cargo build --release -p tern-dispatcher -p tern-loadgen \
   --features tern-dispatcher/dpdk,tern-loadgen/dpdk --bins
 cargo build --release -p tern-rpc --features dpdk --example pingpong
 
-echo "Mellanox ports (PCI address = bus-info, pass it to -a and --dpdk-port):"
+echo "Mellanox ports (PCI address = bus-info, pass it to -a and to dev= of a dpdk:// address):"
 for dev in /sys/class/net/*; do
   name=$(basename "$dev")
   drv=$(ethtool -i "$name" 2>/dev/null | awk '/^driver:/ {print $2}')

@@ -41,13 +41,13 @@ cleanup() {
 trap cleanup EXIT
 scripts/testbed.sh up
 
-run() { # name listen-ip dispatcher-transport-args... -- loadgen-url
+run() { # name dispatcher-listen-address [dispatcher-args...] -- loadgen-server-address
   local name=$1 listen=$2; shift 2
   local dargs=()
   while [ "$1" != "--" ]; do dargs+=("$1"); shift; done
   local url=$2
   ip netns exec "$TERN_NS_A" "$bin/dispatcher" --spec "$spec" --workers "$WORKERS" --idle "$IDLE" \
-    --listen "$listen:31850" "${dargs[@]}" >"$bin/$name.dispatcher.log" 2>&1 &
+    --listen "$listen" "${dargs[@]}" >"$bin/$name.dispatcher.log" 2>&1 &
   pid=$!
   for _ in $(seq 600); do grep -q "listening on" "$bin/$name.dispatcher.log" && break; sleep 0.1; done
   grep -q "listening on" "$bin/$name.dispatcher.log" || { cat "$bin/$name.dispatcher.log"; exit 1; }
@@ -57,11 +57,12 @@ run() { # name listen-ip dispatcher-transport-args... -- loadgen-url
 }
 
 echo "== kernel UDP (dispatcher 10.77.0.1, loadgen 10.77.0.2) =="
-run udp 10.77.0.1 --transport udp -- "udp://10.77.0.1:31850"
+run udp "udp://10.77.0.1:31850" -- "udp://10.77.0.1:31850"
 echo "== DPDK net_af_xdp (dispatcher 10.77.0.11, loadgen 10.77.0.12) =="
-eal_d="-l 0 --no-huge --no-pci --no-shconf -m 512 --file-prefix=ternnoop$$d --vdev=net_af_xdp0,iface=veth-a"
+# In a dpdk:// address's eal=, + stands for a space.
+eal_d="-l+0+--no-huge+--no-pci+--no-shconf+-m+512+--file-prefix=ternnoop$$d+--vdev=net_af_xdp0,iface=veth-a"
 eal_l="-l+1+--no-huge+--no-pci+--no-shconf+-m+512+--file-prefix=ternnoop$$l+--vdev=net_af_xdp0,iface=veth-b"
-run dpdk 10.77.0.11 --transport dpdk --dpdk-port net_af_xdp0 --dpdk-args "$eal_d" -- \
+run dpdk "dpdk://10.77.0.11:31850?dev=net_af_xdp0&eal=$eal_d" -- \
   "dpdk://10.77.0.11:31850?dev=net_af_xdp0&ip=10.77.0.12&eal=$eal_l"
 
 echo "== summary: no-op function end to end, rate $RATE/s, $DURATION s, $WORKERS worker(s), idle $IDLE =="

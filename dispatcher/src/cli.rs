@@ -2,7 +2,6 @@
 //! settings they resolve to ([`Config`]). Flags win over the file; the file
 //! wins over the defaults.
 
-use std::net::{SocketAddrV4, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -10,9 +9,9 @@ use anyhow::{Context, bail};
 use clap::Parser;
 use serde::Deserialize;
 use tern_rpc::IdleMode;
+use tern_rpc::transport::TransportAddr;
+use tern_rpc::transport::address::DpdkAddr;
 use tern_sched::policy::policy_names;
-
-use crate::transport_choice::TransportArgs;
 
 /// Port served on when neither `--listen` nor the spec gives one.
 pub const DEFAULT_PORT: u16 = 31850;
@@ -57,12 +56,29 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub dispatcher_core: Option<usize>,
 
-    #[command(flatten)]
-    pub transport: TransportArgs,
+    /// Alias kept from before --listen named its transport: `udp` or
+    /// `dpdk` turns a bare --listen IP:PORT into udp://IP:PORT or
+    /// dpdk://IP:PORT. [default: the --listen scheme, else udp]
+    #[arg(long, value_name = "NAME")]
+    pub transport: Option<String>,
 
-    /// Address to serve on, IPv4:PORT (port 0 picks a free port; the
-    /// actual address is printed as "listening on udp://ADDR").
-    /// [default: 127.0.0.1 and the spec's first tenant port, else 127.0.0.1:31850]
+    /// Alias of --listen dpdk://...?eal=ARGS: DPDK EAL arguments, e.g. "-l
+    /// 1 --no-huge --no-pci -m 512 --vdev=net_af_xdp0,iface=veth-a" locally
+    /// or "-l 2 -a 0000:41:00.0" on CloudLab's mlx5 NICs (builds with
+    /// `--features dpdk`). [default: none]
+    #[arg(long, value_name = "ARGS", allow_hyphen_values = true)]
+    pub dpdk_args: Option<String>,
+
+    /// Alias of --listen dpdk://...?dev=PORT: the DPDK port, by index or
+    /// device name (net_af_xdp0, 0000:41:00.0). [default: 0]
+    #[arg(long, value_name = "PORT")]
+    pub dpdk_port: Option<String>,
+
+    /// Address to serve on: udp://IP:PORT (or bare IP:PORT; port 0 picks a
+    /// free port, the actual address is printed as "listening on
+    /// udp://ADDR"), or dpdk://IP:PORT?dev=DEV&eal=EAL+ARGS with IP this
+    /// host's address on the DPDK port's network (`+` is a space in eal).
+    /// [default: udp://127.0.0.1 and the spec's first tenant port, else udp://127.0.0.1:31850]
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
 
@@ -113,10 +129,9 @@ pub struct Config {
     pub cores: Option<Vec<usize>>,
     /// Core to pin the dispatcher thread to.
     pub dispatcher_core: Option<usize>,
-    /// Transport and its options.
-    pub transport: TransportArgs,
-    /// Address to serve on; `None`: from the spec, else [`DEFAULT_PORT`].
-    pub listen: Option<SocketAddrV4>,
+    /// Transport and address to serve on (the transport flags applied);
+    /// `None`: UDP on 127.0.0.1 and the spec's port, else [`DEFAULT_PORT`].
+    pub listen: Option<TransportAddr>,
     /// Idle mode of every poll loop.
     pub idle: IdleMode,
     /// Epoch quantum.
@@ -171,14 +186,12 @@ impl Args {
             Some(list) => Some(parse_cores(&list).with_context(|| format!("--cores \"{list}\""))?),
             None => None,
         };
-        let mut transport = self.transport.clone();
-        if transport.transport.is_none() {
-            transport.transport = file.transport;
-        }
-        let listen = match self.listen.clone().or(file.listen) {
-            Some(a) => Some(parse_listen(&a).with_context(|| format!("--listen \"{a}\""))?),
-            None => None,
-        };
+        let listen = listen_address(
+            self.listen.clone().or(file.listen).as_deref(),
+            self.transport.clone().or(file.transport).as_deref(),
+            self.dpdk_args.clone(),
+            self.dpdk_port.clone(),
+        )?;
         let idle = self.idle.or(file.idle).unwrap_or_default();
         let quantum_us = self.quantum_us.or(file.quantum_us).unwrap_or(1_000);
         if quantum_us == 0 {
@@ -194,7 +207,6 @@ impl Args {
             workers,
             cores,
             dispatcher_core: self.dispatcher_core.or(file.dispatcher_core),
-            transport,
             listen,
             idle,
             quantum: Duration::from_micros(quantum_us),
@@ -232,22 +244,62 @@ pub fn parse_cores(list: &str) -> anyhow::Result<Vec<usize>> {
     Ok(cores)
 }
 
-/// Parses a listen address: `IPv4:PORT`, optionally prefixed `udp://`;
-/// a host name resolves to its first IPv4 address.
-pub fn parse_listen(addr: &str) -> anyhow::Result<SocketAddrV4> {
-    let bare = addr.strip_prefix("udp://").unwrap_or(addr);
-    if let Ok(a) = bare.parse::<SocketAddrV4>() {
-        return Ok(a);
+/// The transport names `--transport` takes.
+pub const TRANSPORTS: &[&str] = &["udp", "dpdk"];
+
+/// Parses `--listen` and applies the alias flags `--transport`,
+/// `--dpdk-args` and `--dpdk-port` to it. Errors name the flag: a bad
+/// address, an unknown transport (listing the valid ones), `--transport`
+/// contradicting the address's scheme, `--transport dpdk` without
+/// `--listen`.
+pub fn listen_address(
+    listen: Option<&str>,
+    transport: Option<&str>,
+    dpdk_args: Option<String>,
+    dpdk_port: Option<String>,
+) -> anyhow::Result<Option<TransportAddr>> {
+    if let Some(t) = transport
+        && !TRANSPORTS.contains(&t)
+    {
+        bail!(
+            "unknown transport \"{t}\" (valid transports: {})",
+            TRANSPORTS.join(", ")
+        );
     }
-    let resolved = bare
-        .to_socket_addrs()
-        .with_context(|| "expected IPv4:PORT, e.g. 127.0.0.1:31850")?;
-    for a in resolved {
-        if let std::net::SocketAddr::V4(v4) = a {
-            return Ok(v4);
+    let Some(text) = listen else {
+        if transport == Some("dpdk") {
+            bail!(
+                "--transport dpdk needs --listen IP:PORT with this host's address on the DPDK \
+                 port's network and a fixed port (e.g. --listen 10.77.0.11:31850)"
+            );
         }
-    }
-    bail!("no IPv4 address for \"{bare}\"")
+        return Ok(None);
+    };
+    let addr: TransportAddr = text
+        .parse()
+        .with_context(|| format!("--listen \"{text}\""))?;
+    let explicit = text.contains("://");
+    let addr = match (addr, transport) {
+        (TransportAddr::Udp(a), Some("dpdk")) if !explicit => TransportAddr::Dpdk(DpdkAddr {
+            addr: a,
+            dev: None,
+            eal: None,
+            local_ip: None,
+            local_port: None,
+        }),
+        (a, Some(t)) if a.scheme() != t => {
+            bail!("--transport {t} contradicts --listen \"{text}\"")
+        }
+        (a, _) => a,
+    };
+    Ok(Some(match addr {
+        TransportAddr::Dpdk(mut d) => {
+            d.eal = dpdk_args.or(d.eal);
+            d.dev = dpdk_port.or(d.dev);
+            TransportAddr::Dpdk(d)
+        }
+        udp => udp,
+    }))
 }
 
 /// The `--config` file's values; `None` for keys it does not set. The keys
@@ -328,6 +380,106 @@ mod tests {
 
     fn args(list: &[&str]) -> Args {
         Args::try_parse_from(std::iter::once("dispatcher").chain(list.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn listen_takes_transport_addresses_and_the_old_flags_as_aliases() {
+        let listen = |list: &[&str]| args(list).resolve().map(|c| c.listen);
+        let udp: TransportAddr = "udp://127.0.0.1:9000".parse().unwrap();
+        assert_eq!(
+            listen(&["--spec", "s", "--listen", "127.0.0.1:9000"]).unwrap(),
+            Some(udp.clone())
+        );
+        assert_eq!(
+            listen(&["--spec", "s", "--listen", "udp://127.0.0.1:9000"]).unwrap(),
+            Some(udp.clone())
+        );
+        assert_eq!(
+            listen(&[
+                "--spec",
+                "s",
+                "--transport",
+                "udp",
+                "--listen",
+                "127.0.0.1:9000"
+            ])
+            .unwrap(),
+            Some(udp)
+        );
+        let want: TransportAddr = "dpdk://10.77.0.11:31850?dev=net_af_xdp0&eal=-l+0+--no-huge"
+            .parse()
+            .unwrap();
+        let aliased = listen(&[
+            "--spec",
+            "s",
+            "--transport",
+            "dpdk",
+            "--listen",
+            "10.77.0.11:31850",
+            "--dpdk-port",
+            "net_af_xdp0",
+            "--dpdk-args",
+            "-l 0 --no-huge",
+        ])
+        .unwrap();
+        assert_eq!(aliased, Some(want.clone()));
+        let direct = listen(&["--spec", "s", "--listen", &want.to_string()]).unwrap();
+        assert_eq!(direct, Some(want));
+        let overridden = listen(&[
+            "--spec",
+            "s",
+            "--listen",
+            "dpdk://10.77.0.11:31850?dev=1&eal=-l+1",
+            "--dpdk-port",
+            "2",
+        ])
+        .unwrap();
+        let Some(TransportAddr::Dpdk(d)) = overridden else {
+            panic!("{overridden:?}")
+        };
+        assert_eq!(
+            (d.dev.as_deref(), d.eal.as_deref()),
+            (Some("2"), Some("-l 1"))
+        );
+        for (list, needle) in [
+            (
+                &["--spec", "s", "--transport", "rdma"][..],
+                "unknown transport \"rdma\" (valid transports: udp, dpdk)",
+            ),
+            (
+                &["--spec", "s", "--transport", "dpdk"][..],
+                "--transport dpdk needs --listen",
+            ),
+            (
+                &[
+                    "--spec",
+                    "s",
+                    "--transport",
+                    "dpdk",
+                    "--listen",
+                    "udp://10.0.0.1:5",
+                ][..],
+                "--transport dpdk contradicts --listen \"udp://10.0.0.1:5\"",
+            ),
+            (
+                &[
+                    "--spec",
+                    "s",
+                    "--transport",
+                    "udp",
+                    "--listen",
+                    "dpdk://10.0.0.1:5",
+                ][..],
+                "--transport udp contradicts",
+            ),
+            (
+                &["--spec", "s", "--listen", "tcp://10.0.0.1:5"][..],
+                "unknown scheme \"tcp://\"",
+            ),
+        ] {
+            let err = format!("{:#}", listen(list).unwrap_err());
+            assert!(err.contains(needle), "{list:?}: {err}");
+        }
     }
 
     #[test]

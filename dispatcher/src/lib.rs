@@ -10,12 +10,11 @@
 //! - [`dispatch`]: the dispatcher core, from request to worker and from
 //!   completion to response, without the network.
 //! - [`server`]: start-up and the event loop of the `dispatcher` binary;
-//!   [`cli`]: its flags and TOML config file; [`transport_choice`]:
-//!   `--transport`.
+//!   [`cli`]: its flags and TOML config file (`--listen` takes a tern-rpc
+//!   `TransportAddr`).
 //! - [`worker_idle`]: the RPC idle strategy as the workers' idle.
 
 pub mod cli;
 pub mod dispatch;
 pub mod server;
-pub mod transport_choice;
 pub mod worker_idle;

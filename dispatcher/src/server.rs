@@ -13,7 +13,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use anyhow::Context;
-use tern_rpc::transport::Transport;
+use tern_rpc::transport::{Role, Transport, TransportAddr};
 use tern_rpc::{
     Ctl, Endpoint, EndpointConfig, Event, IdleMode, IncomingRequest, RequestToken, Response,
     Service, Status,
@@ -25,7 +25,6 @@ use tern_worker::{
 
 use crate::cli::{Config, DEFAULT_PORT, available_cores};
 use crate::dispatch::{DispatchConfig, Dispatcher, RouteCounters, RouteEntry};
-use crate::transport_choice::open_transport;
 use crate::worker_idle::idle_factory;
 use tern_sched::spec::{Route, Spec};
 
@@ -131,13 +130,13 @@ impl Server {
             routes.push(RouteEntry::new(route, function));
         }
 
-        let listen = config.listen.unwrap_or_else(|| {
-            SocketAddrV4::new(
+        let listen = config.listen.clone().unwrap_or_else(|| {
+            TransportAddr::Udp(SocketAddrV4::new(
                 Ipv4Addr::LOCALHOST,
                 spec.default_port().unwrap_or(DEFAULT_PORT),
-            )
+            ))
         });
-        let transport = open_transport(&config.transport, listen)?;
+        let transport = listen.open(Role::Server)?;
 
         let spinning = 1 + config.workers;
         let cores = available_cores();

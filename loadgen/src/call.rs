@@ -3,10 +3,10 @@
 
 use std::time::{Duration, Instant};
 
+use tern_rpc::transport::{Role, TransportAddr};
 use tern_rpc::{Client, EndpointConfig, Response};
 
 use crate::error::LoadgenError;
-use crate::transport_choice::{ServerUrl, open_transport};
 
 /// The result of one call.
 #[derive(Clone, Debug)]
@@ -22,7 +22,7 @@ pub struct CallOutcome {
 /// Connects to `server`, sends one request of `request_type` with `body`,
 /// and waits up to `timeout` for each of the connect and the answer.
 pub fn call(
-    server: &ServerUrl,
+    server: &TransportAddr,
     request_type: u16,
     body: Vec<u8>,
     timeout: Duration,
@@ -31,10 +31,10 @@ pub fn call(
         server: server.to_string(),
         why,
     };
-    let transport = open_transport(server)?;
+    let transport = server.open(Role::Client)?;
     let t0 = Instant::now();
     let mut client =
-        Client::connect_with(transport, server.addr, EndpointConfig::default(), timeout)
+        Client::connect_with(transport, server.addr(), EndpointConfig::default(), timeout)
             .map_err(|e| server_err(format!("connect: {e} (is the server running?)")))?;
     let connect = t0.elapsed();
     let t1 = Instant::now();

@@ -15,7 +15,7 @@ use tern_rpc::{
 };
 
 use crate::error::LoadgenError;
-use crate::transport_choice::ServerUrl;
+use tern_rpc::transport::TransportAddr;
 
 /// How a server answers one request: `(request type, body) → response`.
 pub trait Handler: FnMut(u16, Vec<u8>) -> Response + Send + 'static {}
@@ -119,10 +119,8 @@ impl EchoServer {
     }
 
     /// The `udp://` URL of the server.
-    pub fn url(&self) -> ServerUrl {
-        format!("udp://{}", self.addr)
-            .parse()
-            .expect("a bound address is a valid URL")
+    pub fn url(&self) -> TransportAddr {
+        TransportAddr::Udp(self.addr)
     }
 
     /// Requests answered so far.

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use tern_rpc::transport::Transport;
+use tern_rpc::transport::{Role, Transport, TransportAddr};
 use tern_rpc::{
     Ctl, Endpoint, EndpointConfig, Event, IdleMode, IdleStrategy, RpcError, SessionId, Status,
 };
@@ -39,7 +39,6 @@ use crate::error::LoadgenError;
 use crate::mix::Mix;
 use crate::report::RunReport;
 use crate::route_stats::{ERROR_OTHER, RouteStats};
-use crate::transport_choice::{Scheme, ServerUrl, open_transport};
 
 /// When the next arrival is closer than this (ns), an idle loop spins
 /// instead of possibly parking, so the send is not delayed by a park.
@@ -49,7 +48,7 @@ const NEAR_ARRIVAL_NS: u64 = 100_000;
 #[derive(Clone, Debug)]
 pub struct RunConfig {
     /// The server.
-    pub server: ServerUrl,
+    pub server: TransportAddr,
     /// The routes, weights and bodies.
     pub mix: Mix,
     /// Offered rate over all routes, requests per second.
@@ -92,7 +91,7 @@ impl RunConfig {
     /// most; more wait in loadgen, their latency counting), 1 thread,
     /// adaptive idling, 2 s drain, 5 s to connect, 20 ms retransmission
     /// timeout.
-    pub fn new(server: ServerUrl, mix: Mix, rate: f64) -> Self {
+    pub fn new(server: TransportAddr, mix: Mix, rate: f64) -> Self {
         RunConfig {
             server,
             mix,
@@ -121,7 +120,7 @@ impl RunConfig {
         if self.threads == 0 || self.threads > 64 {
             return bad("--threads must be 1..=64");
         }
-        if self.server.scheme == Scheme::Dpdk && self.threads != 1 {
+        if self.server.is_dpdk() && self.threads != 1 {
             return bad("dpdk:// opens one DPDK queue per process: use --threads 1");
         }
         if self.sessions < self.threads || self.sessions > 4096 {
@@ -279,7 +278,7 @@ struct EngineThread {
 impl EngineThread {
     /// Opens the socket and connects this thread's share of the sessions.
     fn prepare(cfg: &RunConfig, index: usize) -> Result<EngineThread, LoadgenError> {
-        let transport = open_transport(&cfg.server)?;
+        let transport = cfg.server.open(Role::Client)?;
         let rpc_config = EndpointConfig {
             retransmit_timeout: cfg.retransmit_timeout,
             ..EndpointConfig::default()
@@ -293,7 +292,7 @@ impl EngineThread {
         let mut sessions = Vec::with_capacity(n);
         for _ in 0..n {
             let id = endpoint
-                .connect(cfg.server.addr)
+                .connect(cfg.server.addr())
                 .map_err(|e| server_err(format!("connect: {e}")))?;
             sessions.push(SessionSlot {
                 id,
@@ -466,7 +465,7 @@ impl EngineThread {
             // read once per round, at the first event (or after the round).
             let mut round_now: Option<u64> = None;
             let sessions = &mut self.sessions;
-            let server = cfg.server.addr;
+            let server = cfg.server.addr();
             let busy = self.endpoint.run_once(|ctl, ev| {
                 let now = *round_now.get_or_insert_with(|| start.elapsed().as_nanos() as u64);
                 let in_window = now >= window_start && now < window_end;
@@ -598,7 +597,7 @@ impl EngineThread {
         reopen(
             &mut self.endpoint.ctl(),
             &mut self.sessions[i],
-            self.cfg.server.addr,
+            self.cfg.server.addr(),
         );
     }
 }

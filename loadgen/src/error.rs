@@ -16,6 +16,10 @@ pub enum LoadgenError {
     /// The spec file could not be loaded.
     #[error("spec: {0}")]
     Spec(String),
+    /// The `--server` address does not parse or does not open.
+    /// (Not a `#[source]`: its text is already in this one.)
+    #[error("--server {0}")]
+    Address(tern_rpc::transport::AddrError),
     /// Could not reach or talk to the server.
     #[error("server {server}: {why}")]
     Server {
@@ -43,6 +47,12 @@ pub enum LoadgenError {
         /// The underlying error.
         source: io::Error,
     },
+}
+
+impl From<tern_rpc::transport::AddrError> for LoadgenError {
+    fn from(e: tern_rpc::transport::AddrError) -> Self {
+        LoadgenError::Address(e)
+    }
 }
 
 impl LoadgenError {

@@ -13,7 +13,9 @@
 //! * [`call`]: one invocation (`loadgen call`).
 //! * [`echo_server`]: a worker-less server, the reference for loadgen's own
 //!   limit.
-//! * [`transport_choice`]: `--server udp://HOST:PORT` → a transport.
+//!
+//! `--server` takes a [`TransportAddr`](tern_rpc::transport::TransportAddr)
+//! (`udp://IP:PORT`, `dpdk://IP:PORT?...`), opened as a client.
 //!
 //! Latency is always measured from a request's intended send time, never
 //! from when loadgen managed to send it, so a stalled server or a slow
@@ -34,6 +36,5 @@ pub mod rate_list;
 pub mod report;
 pub mod route_stats;
 pub mod sweep;
-pub mod transport_choice;
 
 pub use error::LoadgenError;

@@ -20,7 +20,7 @@ use tern_loadgen::plot::plot_files;
 use tern_loadgen::rate_list::parse_rates;
 use tern_loadgen::report::{RunReport, format_table};
 use tern_loadgen::sweep::{SweepConfig, sweep};
-use tern_loadgen::transport_choice::ServerUrl;
+use tern_rpc::transport::TransportAddr;
 use tern_rpc::transport::udp::UdpTransport;
 use tern_rpc::{Endpoint, EndpointConfig, IdleMode};
 
@@ -50,6 +50,14 @@ enum Command {
     EchoServer(EchoArgs),
 }
 
+/// A `--server` value: a transport address a client can talk to (a fixed
+/// port, a specified IP).
+fn server_addr(s: &str) -> Result<TransportAddr, String> {
+    let addr: TransportAddr = s.parse().map_err(|e| format!("{e}"))?;
+    addr.check_server_address().map_err(|e| e.to_string())?;
+    Ok(addr)
+}
+
 /// Seconds as a non-negative finite number.
 fn seconds(s: &str) -> Result<Duration, String> {
     let v: f64 = s
@@ -64,9 +72,10 @@ fn seconds(s: &str) -> Result<Duration, String> {
 
 #[derive(Args, Debug)]
 struct LoadArgs {
-    /// The server: udp://HOST:PORT.
-    #[arg(long)]
-    server: ServerUrl,
+    /// The server: udp://IP:PORT (or bare IP:PORT), or, in a build with
+    /// `--features dpdk`, dpdk://IP:PORT?dev=DEV&ip=LOCAL_IP&eal=EAL+ARGS[&port=LOCAL_PORT].
+    #[arg(long, value_parser = server_addr)]
+    server: TransportAddr,
     /// Spec file (SLEdge JSON) mapping routes to request types and deadlines.
     /// Without it, routes must be bare request-type numbers.
     #[arg(long)]
@@ -170,9 +179,10 @@ struct SweepArgs {
 
 #[derive(Args, Debug)]
 struct CallArgs {
-    /// The server: udp://HOST:PORT.
-    #[arg(long)]
-    server: ServerUrl,
+    /// The server: udp://IP:PORT (or bare IP:PORT), or, in a build with
+    /// `--features dpdk`, dpdk://IP:PORT?dev=DEV&ip=LOCAL_IP&eal=EAL+ARGS[&port=LOCAL_PORT].
+    #[arg(long, value_parser = server_addr)]
+    server: TransportAddr,
     /// Spec file, to call a route by name and show its deadline.
     #[arg(long)]
     spec: Option<PathBuf>,

@@ -13,7 +13,7 @@ use tern_loadgen::engine::RunConfig;
 use tern_loadgen::mix::{Mix, load_spec};
 use tern_loadgen::plot::plot_files;
 use tern_loadgen::sweep::{SweepConfig, sweep};
-use tern_loadgen::transport_choice::ServerUrl;
+use tern_rpc::transport::TransportAddr;
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -65,7 +65,7 @@ fn build_functions() {
 /// running.
 struct Dispatcher {
     child: Child,
-    url: ServerUrl,
+    url: TransportAddr,
 }
 
 impl Dispatcher {

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use tern_rpc::transport::udp::{UdpConfig, UdpTransport};
-use tern_rpc::transport::{RxBatch, Transport, TxDatagram};
+use tern_rpc::transport::{Role, RxBatch, Transport, TransportAddr, TxDatagram};
 use tern_rpc::{
     Ctl, Endpoint, EndpointConfig, Event, IdleMode, IdleStrategy, IncomingRequest, Response,
     Service, serve,
@@ -73,30 +73,25 @@ struct Args {
     max_datagram: usize,
 }
 
-/// Which side of the transport pair to open.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Side {
-    Server,
-    Client,
-}
-
-/// Opens the Tern transport named by `--transport` for `side`. The one
-/// place that knows the transport kinds.
-fn open_transport(args: &Args, side: Side) -> Result<Box<dyn Transport>> {
-    let _ = side;
+/// Where the Tern server serves: `--transport udp` (the only one this
+/// mode runs; `dpdk` has its own module) means a free loopback port.
+fn tern_server_addr(args: &Args) -> Result<TransportAddr> {
     match args.transport.as_str() {
-        "udp" => {
-            let config = UdpConfig {
-                max_datagram: args.max_datagram,
-                ..Default::default()
-            };
-            Ok(Box::new(UdpTransport::bind_with(
-                SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0),
-                config,
-            )?))
-        }
+        "udp" => Ok(TransportAddr::Udp(SocketAddrV4::new(
+            Ipv4Addr::LOCALHOST,
+            0,
+        ))),
         other => bail!("unknown transport {other:?} (this build has: udp)"),
     }
+}
+
+/// Opens the Tern transport at `at` for `role`, with `--max-datagram`.
+fn open_transport(args: &Args, at: &TransportAddr, role: Role) -> Result<Box<dyn Transport>> {
+    let config = UdpConfig {
+        max_datagram: args.max_datagram,
+        ..Default::default()
+    };
+    Ok(Box::new(at.open_udp(role, config)?))
 }
 
 fn endpoint_config(args: &Args) -> EndpointConfig {
@@ -154,7 +149,11 @@ fn server_thread(
 ) {
     pin(&args, 0);
     let setup = || -> Result<_> {
-        let ep = Endpoint::new(open_transport(&args, Side::Server)?, endpoint_config(&args));
+        let at = tern_server_addr(&args)?;
+        let ep = Endpoint::new(
+            open_transport(&args, &at, Role::Server)?,
+            endpoint_config(&args),
+        );
         let echo = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
         echo.set_nonblocking(true)?;
         let sink = UdpTransport::bind_with(
@@ -523,7 +522,9 @@ fn main() -> Result<()> {
     let addrs = addrs_rx.recv().context("server thread died")??;
     pin(&args, 1);
 
-    let mut ep = Endpoint::new(open_transport(&args, Side::Client)?, endpoint_config(&args));
+    let server_at = TransportAddr::Udp(addrs.tern);
+    let client = open_transport(&args, &server_at, Role::Client)?;
+    let mut ep = Endpoint::new(client, endpoint_config(&args));
     set_mode(&shared, MODE_TERN);
     let s = ep.connect(addrs.tern)?;
     let limit = Instant::now() + Duration::from_secs(10);

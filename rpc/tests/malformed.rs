@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use common::*;
 use tern_rpc::transport::udp::UdpTransport;
 use tern_rpc::transport::{RxBatch, Transport, TxDatagram};
-use tern_rpc::wire::connect::{ConnectRepr, ConnectStatus};
-use tern_rpc::wire::tern::{HEADER_LEN, MAGIC, PacketKind, TernRepr, VERSION};
+use tern_rpc::wire::connect::{ConnectPacket, ConnectRepr, ConnectStatus};
+use tern_rpc::wire::tern::{HEADER_LEN, MAGIC, PacketKind, TernPacket, TernRepr, VERSION};
 use tern_rpc::{Client, EndpointConfig, Status};
 
 struct Rng(u64);
@@ -57,9 +57,10 @@ fn handshake(raw: &mut UdpTransport, server: SocketAddrV4) -> u16 {
         .unwrap();
         std::thread::sleep(Duration::from_millis(5));
         for i in 0..raw.recv(&mut rx).unwrap() {
-            let (hdr, payload) = TernRepr::parse(rx.get(i).1).unwrap();
-            if hdr.kind == PacketKind::ConnectAck {
-                return ConnectRepr::parse(payload).unwrap().server_session;
+            let packet = TernPacket::new_checked(rx.get(i).1).unwrap();
+            if TernRepr::parse(&packet).unwrap().kind == PacketKind::ConnectAck {
+                let body = ConnectPacket::new_checked(packet.payload()).unwrap();
+                return ConnectRepr::parse(&body).unwrap().server_session;
             }
         }
     }

@@ -37,7 +37,9 @@ use anyhow::{Context, Result, bail};
 
 use super::{percentile, tern_latency};
 use clap::Parser;
-use tern_rpc::transport::dpdk::{DpdkConfig, DpdkTransport};
+use tern_rpc::transport::address::DpdkAddr;
+use tern_rpc::transport::dpdk::DpdkTransport;
+use tern_rpc::transport::{Role, TransportAddr};
 use tern_rpc::transport::{RxBatch, Transport, TxDatagram};
 use tern_rpc::{
     Ctl, Endpoint, EndpointConfig, Event, IdleMode, IdleStrategy, IncomingRequest, Response,
@@ -111,26 +113,44 @@ pub fn main() -> Result<()> {
     }
 }
 
-/// Opens this side's port; waits for the link when `wait_link` (the client:
-/// a memif server's link only comes up once the client connects).
-fn open(args: &Args, wait_link: bool) -> Result<DpdkTransport> {
-    let (Some(eal), Some(port), Some(ip)) = (&args.dpdk_args, &args.dpdk_port, args.local_ip)
-    else {
+/// This side's transport address, from the role flags: the server serves
+/// on `--local-ip:--udp-port`; the client talks to `--peer:--udp-port`
+/// from `--local-ip:--udp-port`.
+fn address(args: &Args, role: Role) -> Result<TransportAddr> {
+    let (Some(eal), Some(dev), Some(ip)) = (&args.dpdk_args, &args.dpdk_port, args.local_ip) else {
         bail!("--role needs --dpdk-args, --dpdk-port and --local-ip");
     };
-    let mut config = DpdkConfig::new(eal, port, ip, args.udp_port);
+    let (addr, local_ip, local_port) = match role {
+        Role::Server => (SocketAddrV4::new(ip, args.udp_port), None, None),
+        Role::Client => {
+            let Some(peer) = args.peer else {
+                bail!("--role client needs --peer (the server's IPv4 address)");
+            };
+            (
+                SocketAddrV4::new(peer, args.udp_port),
+                Some(ip),
+                Some(args.udp_port),
+            )
+        }
+    };
+    Ok(TransportAddr::Dpdk(DpdkAddr {
+        addr,
+        dev: Some(dev.clone()),
+        eal: Some(eal.clone()),
+        local_ip,
+        local_port,
+    }))
+}
+
+/// Opens this side's port (the client waits for the link: a memif
+/// server's link only comes up once the client connects).
+fn open(args: &Args, role: Role) -> Result<DpdkTransport> {
+    let addr = address(args, role)?;
+    let mut config = addr.dpdk_config(role)?;
     // One poll thread per process, nothing spawned after: keep the EAL's
     // pinning of it to its lcore (as a raw DPDK application would).
     config.pin_thread = true;
-    let t = DpdkTransport::open_single(&config)?;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while wait_link && !t.link_up() {
-        if Instant::now() > deadline {
-            bail!("the link of DPDK port {:?} did not come up", t.port());
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    Ok(t)
+    Ok(addr.open_dpdk_with(role, &config)?)
 }
 
 /// The server's transport: answers raw echo datagrams itself and hands the
@@ -186,7 +206,7 @@ impl Transport for RawEchoTap {
 fn server(args: &Args) -> Result<()> {
     let echoed = Arc::new(AtomicU64::new(0));
     let mut ep = Endpoint::new(
-        RawEchoTap(open(args, false)?, echoed.clone()),
+        RawEchoTap(open(args, Role::Server)?, echoed.clone()),
         EndpointConfig::default(),
     );
     println!("ready: server on {}", ep.local_addr());
@@ -298,7 +318,7 @@ fn client(args: &Args) -> Result<()> {
         bail!("--role client needs --peer")
     };
     let server = SocketAddrV4::new(peer_ip, args.udp_port);
-    let mut ep = Endpoint::new(open(args, true)?, EndpointConfig::default());
+    let mut ep = Endpoint::new(open(args, Role::Client)?, EndpointConfig::default());
     let s = ep.connect(server)?;
     let limit = Instant::now() + Duration::from_secs(20);
     while !ep.is_connected(s) {

@@ -12,8 +12,8 @@ use super::session::{ClientSide, ClientSlot, Role, Session};
 use super::tx_queue::PayloadRef;
 use super::{Core, SESSION_SLOTS, TERN_HEADER};
 use crate::error::RpcError;
-use crate::wire::connect::{ConnectRepr, ConnectStatus};
-use crate::wire::response::{PREAMBLE_LEN, PreambleRepr};
+use crate::wire::connect::{ConnectPacket, ConnectRepr, ConnectStatus};
+use crate::wire::response::{PREAMBLE_LEN, PreamblePacket, PreambleRepr};
 use crate::wire::tern::{PacketKind, TernRepr};
 
 impl Core {
@@ -46,7 +46,8 @@ impl Core {
     }
 
     pub(super) fn on_connect_ack(&mut self, peer: SocketAddrV4, hdr: &TernRepr, payload: &[u8]) {
-        let Ok(ack) = ConnectRepr::parse(payload) else {
+        let Ok(ack) = ConnectPacket::new_checked(payload).and_then(|p| ConnectRepr::parse(&p))
+        else {
             self.stats.malformed_dropped += 1;
             return;
         };
@@ -269,7 +270,10 @@ impl Core {
             return None;
         }
         if pkt == 0 && slot.resp_len.is_none() {
-            if PreambleRepr::parse(payload).is_err() {
+            if PreamblePacket::new_checked(payload)
+                .and_then(|p| PreambleRepr::parse(&p))
+                .is_err()
+            {
                 self.stats.malformed_dropped += 1;
                 return None;
             }
@@ -309,11 +313,12 @@ impl Core {
         slot.backoff_exp = 0;
         let mut done = None;
         if slot.resp_got.is_full() {
-            let pre = PreambleRepr::parse(&slot.preamble).unwrap_or(PreambleRepr {
-                status: crate::Status::Internal,
-                queue_ns: 0,
-                exec_ns: 0,
-            });
+            let pre = PreambleRepr::parse(&PreamblePacket::new_unchecked(&slot.preamble))
+                .unwrap_or(PreambleRepr {
+                    status: crate::Status::Internal,
+                    queue_ns: 0,
+                    exec_ns: 0,
+                });
             let body = if pkts == 1 {
                 Cow::Borrowed(&payload[PREAMBLE_LEN..])
             } else {

@@ -68,7 +68,7 @@ pub use stats::EndpointStats;
 use crate::error::RpcError;
 use crate::idle::IdleStrategy;
 use crate::transport::{RxBatch, Transport};
-use crate::wire::tern::{HEADER_LEN, PacketKind, TernRepr};
+use crate::wire::tern::{HEADER_LEN, PacketKind, TernPacket, TernRepr};
 use session::SessionTable;
 use tx_queue::TxQueue;
 
@@ -361,7 +361,9 @@ impl Core {
     ) -> Option<Event<'a>> {
         self.stats.packets_rx += 1;
         self.stats.bytes_rx += bytes.len() as u64;
-        let Ok((hdr, payload)) = TernRepr::parse(bytes) else {
+        let parsed = TernPacket::new_checked(bytes)
+            .and_then(|p| TernRepr::parse(&p).map(|hdr| (hdr, p.payload())));
+        let Ok((hdr, payload)) = parsed else {
             self.stats.malformed_dropped += 1;
             return None;
         };

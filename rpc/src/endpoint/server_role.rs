@@ -11,13 +11,14 @@ use super::tx_queue::{MAX_HEADER, PayloadRef};
 use super::{Core, SESSION_SLOTS, TERN_HEADER, req_after};
 use crate::error::RpcError;
 use crate::status::Status;
-use crate::wire::connect::{ConnectRepr, ConnectStatus};
+use crate::wire::connect::{ConnectPacket, ConnectRepr, ConnectStatus};
 use crate::wire::response::{PREAMBLE_LEN, PreambleRepr};
-use crate::wire::tern::{PacketKind, TernRepr};
+use crate::wire::tern::{PacketKind, TernPacket, TernRepr};
 
 impl Core {
     pub(super) fn on_connect(&mut self, peer: SocketAddrV4, hdr: &TernRepr, payload: &[u8]) {
-        let Ok(req) = ConnectRepr::parse(payload) else {
+        let Ok(req) = ConnectPacket::new_checked(payload).and_then(|p| ConnectRepr::parse(&p))
+        else {
             self.stats.malformed_dropped += 1;
             return;
         };
@@ -289,7 +290,7 @@ fn queue_credit_return(
         && let Some(item) = txq.items.get_mut(m.index)
     {
         m.count += 1;
-        item.header[12..16].copy_from_slice(&m.count.to_be_bytes());
+        TernPacket::new_unchecked(&mut item.header[..]).set_msg_len(m.count);
         return;
     }
     let cr = TernRepr {

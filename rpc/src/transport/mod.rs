@@ -12,8 +12,11 @@
 use std::io;
 use std::net::SocketAddrV4;
 
+pub mod address;
 pub mod fault;
 pub mod udp;
+
+pub use address::{AddrError, Role, TransportAddr};
 
 #[cfg(feature = "dpdk")]
 pub mod dpdk;

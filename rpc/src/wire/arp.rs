@@ -14,13 +14,13 @@
 //! | 18     | 6    | target hardware address        |
 //! | 24     | 4    | target protocol address        |
 //!
-//! Only the Ethernet/IPv4 flavour is accepted; anything else is
-//! [`FrameError::Malformed`].
+//! Only the Ethernet/IPv4 flavour parses; anything else is
+//! [`Error::Malformed`](super::Error::Malformed).
 
 use std::net::Ipv4Addr;
 
-pub use super::ethernet::FrameError;
 use super::ethernet::{MacAddr, ethertype};
+use super::{Error, Result};
 
 /// ARP operation codes.
 pub mod operation {
@@ -30,6 +30,25 @@ pub mod operation {
     pub const REPLY: u16 = 2;
 }
 
+/// Hardware type of Ethernet.
+const HTYPE_ETHERNET: u16 = 1;
+
+mod field {
+    use std::ops::Range;
+    pub(crate) const HTYPE: Range<usize> = 0..2;
+    pub(crate) const PTYPE: Range<usize> = 2..4;
+    pub(crate) const HLEN: usize = 4;
+    pub(crate) const PLEN: usize = 5;
+    pub(crate) const OPER: Range<usize> = 6..8;
+    pub(crate) const SHA: Range<usize> = 8..14;
+    pub(crate) const SPA: Range<usize> = 14..18;
+    pub(crate) const THA: Range<usize> = 18..24;
+    pub(crate) const TPA: Range<usize> = 24..28;
+}
+
+/// Length of an Ethernet/IPv4 ARP packet.
+pub const PACKET_LEN: usize = field::TPA.end;
+
 /// A view of an Ethernet/IPv4 ARP packet in `buffer`.
 #[derive(Debug, Clone)]
 pub struct ArpPacket<T: AsRef<[u8]>> {
@@ -37,85 +56,198 @@ pub struct ArpPacket<T: AsRef<[u8]>> {
 }
 
 impl<T: AsRef<[u8]>> ArpPacket<T> {
-    /// Length of an Ethernet/IPv4 ARP packet.
-    pub const LEN: usize = 28;
-
     /// Wraps `buffer` without checking; accessors may panic on short buffers.
-    pub fn new_unchecked(buffer: T) -> Self {
+    pub const fn new_unchecked(buffer: T) -> Self {
         ArpPacket { buffer }
     }
 
-    /// Wraps `buffer` after checking its length and that it is the
-    /// Ethernet/IPv4 flavour of ARP.
-    pub fn new_checked(buffer: T) -> Result<Self, FrameError> {
-        let b = buffer.as_ref();
-        if b.len() < Self::LEN {
-            return Err(FrameError::Truncated);
+    /// Wraps `buffer` after [`check_len`](Self::check_len); the flavour
+    /// (Ethernet/IPv4) is checked by [`ArpRepr::parse`].
+    pub fn new_checked(buffer: T) -> Result<Self> {
+        let p = Self::new_unchecked(buffer);
+        p.check_len()?;
+        Ok(p)
+    }
+
+    /// Errors with [`Error::Truncated`] unless the buffer holds
+    /// [`PACKET_LEN`] bytes (more is fine: Ethernet padding).
+    pub fn check_len(&self) -> Result<()> {
+        if self.b().len() < PACKET_LEN {
+            return Err(Error::Truncated);
         }
-        if u16::from_be_bytes([b[0], b[1]]) != 1
-            || u16::from_be_bytes([b[2], b[3]]) != ethertype::IPV4
-        {
-            return Err(FrameError::Malformed("ARP is not Ethernet/IPv4"));
-        }
-        if b[4] != 6 || b[5] != 4 {
-            return Err(FrameError::Malformed("ARP address lengths are not 6/4"));
-        }
-        Ok(ArpPacket { buffer })
+        Ok(())
+    }
+
+    /// Gives the buffer back.
+    pub fn into_inner(self) -> T {
+        self.buffer
     }
 
     fn b(&self) -> &[u8] {
         self.buffer.as_ref()
     }
 
+    fn u16_at(&self, r: std::ops::Range<usize>) -> u16 {
+        let b = &self.b()[r];
+        u16::from_be_bytes([b[0], b[1]])
+    }
+
+    fn ip_at(&self, r: std::ops::Range<usize>) -> Ipv4Addr {
+        let b = &self.b()[r];
+        Ipv4Addr::new(b[0], b[1], b[2], b[3])
+    }
+
+    /// Hardware type (1 for Ethernet).
+    pub fn hardware_type(&self) -> u16 {
+        self.u16_at(field::HTYPE)
+    }
+
+    /// Protocol type (an EtherType; 0x0800 for IPv4).
+    pub fn protocol_type(&self) -> u16 {
+        self.u16_at(field::PTYPE)
+    }
+
+    /// Hardware address length (6 for Ethernet).
+    pub fn hardware_len(&self) -> u8 {
+        self.b()[field::HLEN]
+    }
+
+    /// Protocol address length (4 for IPv4).
+    pub fn protocol_len(&self) -> u8 {
+        self.b()[field::PLEN]
+    }
+
     /// Operation ([`operation::REQUEST`], [`operation::REPLY`], or other).
     pub fn operation(&self) -> u16 {
-        u16::from_be_bytes([self.b()[6], self.b()[7]])
+        self.u16_at(field::OPER)
     }
 
     /// Sender hardware address.
     pub fn sender_mac(&self) -> MacAddr {
-        MacAddr(self.b()[8..14].try_into().expect("6 bytes"))
+        MacAddr::from_bytes(&self.b()[field::SHA])
     }
 
     /// Sender protocol address.
     pub fn sender_ip(&self) -> Ipv4Addr {
-        let b = self.b();
-        Ipv4Addr::new(b[14], b[15], b[16], b[17])
+        self.ip_at(field::SPA)
     }
 
     /// Target hardware address (zero in a request).
     pub fn target_mac(&self) -> MacAddr {
-        MacAddr(self.b()[18..24].try_into().expect("6 bytes"))
+        MacAddr::from_bytes(&self.b()[field::THA])
     }
 
     /// Target protocol address.
     pub fn target_ip(&self) -> Ipv4Addr {
-        let b = self.b();
-        Ipv4Addr::new(b[24], b[25], b[26], b[27])
+        self.ip_at(field::TPA)
     }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> ArpPacket<T> {
+    fn put_u16(&mut self, r: std::ops::Range<usize>, v: u16) {
+        self.buffer.as_mut()[r].copy_from_slice(&v.to_be_bytes());
+    }
+
+    /// Sets the hardware type.
+    pub fn set_hardware_type(&mut self, v: u16) {
+        self.put_u16(field::HTYPE, v)
+    }
+
+    /// Sets the protocol type.
+    pub fn set_protocol_type(&mut self, v: u16) {
+        self.put_u16(field::PTYPE, v)
+    }
+
+    /// Sets the hardware address length.
+    pub fn set_hardware_len(&mut self, v: u8) {
+        self.buffer.as_mut()[field::HLEN] = v;
+    }
+
+    /// Sets the protocol address length.
+    pub fn set_protocol_len(&mut self, v: u8) {
+        self.buffer.as_mut()[field::PLEN] = v;
+    }
+
+    /// Sets the operation.
+    pub fn set_operation(&mut self, v: u16) {
+        self.put_u16(field::OPER, v)
+    }
+
+    /// Sets the sender hardware address.
+    pub fn set_sender_mac(&mut self, v: MacAddr) {
+        self.buffer.as_mut()[field::SHA].copy_from_slice(&v.0);
+    }
+
+    /// Sets the sender protocol address.
+    pub fn set_sender_ip(&mut self, v: Ipv4Addr) {
+        self.buffer.as_mut()[field::SPA].copy_from_slice(&v.octets());
+    }
+
+    /// Sets the target hardware address.
+    pub fn set_target_mac(&mut self, v: MacAddr) {
+        self.buffer.as_mut()[field::THA].copy_from_slice(&v.0);
+    }
+
+    /// Sets the target protocol address.
+    pub fn set_target_ip(&mut self, v: Ipv4Addr) {
+        self.buffer.as_mut()[field::TPA].copy_from_slice(&v.octets());
+    }
+}
+
+/// The parsed contents of an Ethernet/IPv4 ARP packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArpRepr {
+    /// Operation ([`operation::REQUEST`], [`operation::REPLY`], or other:
+    /// the caller decides what it answers).
+    pub operation: u16,
+    /// Sender hardware address.
+    pub sender_mac: MacAddr,
+    /// Sender protocol address.
+    pub sender_ip: Ipv4Addr,
+    /// Target hardware address (zero in a request).
+    pub target_mac: MacAddr,
+    /// Target protocol address.
+    pub target_ip: Ipv4Addr,
+}
+
+impl ArpRepr {
+    /// Reads a checked view, rejecting anything but the Ethernet/IPv4
+    /// flavour (hardware type 1, protocol 0x0800, lengths 6 and 4) with
+    /// [`Error::Malformed`]. A few comparisons and a 28-byte copy.
+    pub fn parse<T: AsRef<[u8]> + ?Sized>(packet: &ArpPacket<&T>) -> Result<ArpRepr> {
+        packet.check_len()?;
+        if packet.hardware_type() != HTYPE_ETHERNET || packet.protocol_type() != ethertype::IPV4 {
+            return Err(Error::Malformed("ARP is not Ethernet/IPv4"));
+        }
+        if packet.hardware_len() != 6 || packet.protocol_len() != 4 {
+            return Err(Error::Malformed("ARP address lengths are not 6/4"));
+        }
+        Ok(ArpRepr {
+            operation: packet.operation(),
+            sender_mac: packet.sender_mac(),
+            sender_ip: packet.sender_ip(),
+            target_mac: packet.target_mac(),
+            target_ip: packet.target_ip(),
+        })
+    }
+
+    /// Bytes [`emit`](Self::emit) writes: [`PACKET_LEN`].
+    pub const fn buffer_len(&self) -> usize {
+        PACKET_LEN
+    }
+
     /// Writes a whole Ethernet/IPv4 ARP packet. Panics if the buffer is
-    /// shorter than 28 bytes (a programming error).
-    pub fn emit(
-        &mut self,
-        op: u16,
-        sender_mac: MacAddr,
-        sender_ip: Ipv4Addr,
-        target_mac: MacAddr,
-        target_ip: Ipv4Addr,
-    ) {
-        let b = &mut self.buffer.as_mut()[..Self::LEN];
-        b[0..2].copy_from_slice(&1u16.to_be_bytes());
-        b[2..4].copy_from_slice(&ethertype::IPV4.to_be_bytes());
-        b[4] = 6;
-        b[5] = 4;
-        b[6..8].copy_from_slice(&op.to_be_bytes());
-        b[8..14].copy_from_slice(&sender_mac.0);
-        b[14..18].copy_from_slice(&sender_ip.octets());
-        b[18..24].copy_from_slice(&target_mac.0);
-        b[24..28].copy_from_slice(&target_ip.octets());
+    /// shorter than [`PACKET_LEN`] (a programming error).
+    pub fn emit<T: AsRef<[u8]> + AsMut<[u8]> + ?Sized>(&self, packet: &mut ArpPacket<&mut T>) {
+        packet.set_hardware_type(HTYPE_ETHERNET);
+        packet.set_protocol_type(ethertype::IPV4);
+        packet.set_hardware_len(6);
+        packet.set_protocol_len(4);
+        packet.set_operation(self.operation);
+        packet.set_sender_mac(self.sender_mac);
+        packet.set_sender_ip(self.sender_ip);
+        packet.set_target_mac(self.target_mac);
+        packet.set_target_ip(self.target_ip);
     }
 }
 
@@ -124,59 +256,97 @@ mod tests {
     use super::*;
     use rand::{Rng, SeedableRng, rngs::StdRng};
 
+    /// "Who has 10.77.0.2? Tell 10.77.0.1 (02:00:00:00:00:01)." What Linux
+    /// sends starts 00 01 08 00 06 04 00 01 too.
+    static PACKET_BYTES: [u8; PACKET_LEN] = [
+        0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00, 0x01, 0x0a,
+        0x4d, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0a, 0x4d, 0x00, 0x02,
+    ];
+    const ME: MacAddr = MacAddr([2, 0, 0, 0, 0, 1]);
+
+    fn packet_repr() -> ArpRepr {
+        ArpRepr {
+            operation: operation::REQUEST,
+            sender_mac: ME,
+            sender_ip: Ipv4Addr::new(10, 77, 0, 1),
+            target_mac: MacAddr::ZERO,
+            target_ip: Ipv4Addr::new(10, 77, 0, 2),
+        }
+    }
+
+    fn parse(b: &[u8]) -> Result<ArpRepr> {
+        ArpRepr::parse(&ArpPacket::new_checked(b)?)
+    }
+
     #[test]
-    fn emit_then_parse() {
-        let mut b = [0u8; 28];
-        let me = MacAddr([2, 0, 0, 0, 0, 1]);
-        ArpPacket::new_unchecked(&mut b[..]).emit(
-            operation::REQUEST,
-            me,
-            Ipv4Addr::new(10, 77, 0, 1),
-            MacAddr::ZERO,
-            Ipv4Addr::new(10, 77, 0, 2),
-        );
-        let a = ArpPacket::new_checked(&b[..]).unwrap();
+    fn test_deconstruct() {
+        let a = ArpPacket::new_checked(&PACKET_BYTES[..]).unwrap();
+        assert_eq!((a.hardware_type(), a.protocol_type()), (1, 0x0800));
+        assert_eq!((a.hardware_len(), a.protocol_len()), (6, 4));
         assert_eq!(a.operation(), operation::REQUEST);
         assert_eq!(
             (a.sender_mac(), a.sender_ip()),
-            (me, Ipv4Addr::new(10, 77, 0, 1))
+            (ME, Ipv4Addr::new(10, 77, 0, 1))
         );
         assert_eq!(
             (a.target_mac(), a.target_ip()),
             (MacAddr::ZERO, Ipv4Addr::new(10, 77, 0, 2))
         );
-        // What Linux sends starts 00 01 08 00 06 04 00 01.
-        assert_eq!(&b[..8], &[0, 1, 8, 0, 6, 4, 0, 1]);
+    }
+
+    #[test]
+    fn test_construct() {
+        let mut bytes = [0xa5u8; PACKET_LEN];
+        let mut a = ArpPacket::new_unchecked(&mut bytes[..]);
+        a.set_hardware_type(1);
+        a.set_protocol_type(0x0800);
+        a.set_hardware_len(6);
+        a.set_protocol_len(4);
+        a.set_operation(operation::REQUEST);
+        a.set_sender_mac(ME);
+        a.set_sender_ip(Ipv4Addr::new(10, 77, 0, 1));
+        a.set_target_mac(MacAddr::ZERO);
+        a.set_target_ip(Ipv4Addr::new(10, 77, 0, 2));
+        assert_eq!(bytes, PACKET_BYTES);
+    }
+
+    #[test]
+    fn test_parse() {
+        assert_eq!(parse(&PACKET_BYTES), Ok(packet_repr()));
+    }
+
+    #[test]
+    fn test_emit() {
+        let repr = packet_repr();
+        let mut bytes = [0xa5u8; PACKET_LEN];
+        repr.emit(&mut ArpPacket::new_unchecked(&mut bytes[..]));
+        assert_eq!(repr.buffer_len(), 28);
+        assert_eq!(bytes, PACKET_BYTES);
     }
 
     #[test]
     fn wrong_flavour_and_random_bytes_are_errors_not_panics() {
         let mut b = [0u8; 28];
-        ArpPacket::new_unchecked(&mut b[..]).emit(
-            operation::REPLY,
-            MacAddr::ZERO,
-            Ipv4Addr::UNSPECIFIED,
-            MacAddr::ZERO,
-            Ipv4Addr::UNSPECIFIED,
-        );
+        ArpRepr {
+            operation: operation::REPLY,
+            sender_mac: MacAddr::ZERO,
+            sender_ip: Ipv4Addr::UNSPECIFIED,
+            target_mac: MacAddr::ZERO,
+            target_ip: Ipv4Addr::UNSPECIFIED,
+        }
+        .emit(&mut ArpPacket::new_unchecked(&mut b[..]));
         for len in 0..28 {
             assert_eq!(
                 ArpPacket::new_checked(&b[..len]).err(),
-                Some(FrameError::Truncated)
+                Some(Error::Truncated)
             );
         }
         let mut ipv6 = b;
         ipv6[2..4].copy_from_slice(&0x86ddu16.to_be_bytes());
-        assert!(matches!(
-            ArpPacket::new_checked(&ipv6[..]),
-            Err(FrameError::Malformed(_))
-        ));
+        assert!(matches!(parse(&ipv6), Err(Error::Malformed(_))));
         let mut lens = b;
         lens[4] = 8;
-        assert!(matches!(
-            ArpPacket::new_checked(&lens[..]),
-            Err(FrameError::Malformed(_))
-        ));
+        assert!(matches!(parse(&lens), Err(Error::Malformed(_))));
         let mut rng = StdRng::seed_from_u64(826);
         for _ in 0..100_000 {
             let len = rng.random_range(0..40);
@@ -191,6 +361,7 @@ mod tests {
                     a.sender_ip(),
                     a.target_mac(),
                     a.target_ip(),
+                    parse(&bytes),
                 );
             }
         }

@@ -11,11 +11,23 @@
 //! | 15 | 1 | reserved | 0 |
 //! | 16 | 2 | session | ack only: the server's session number for this session |
 
-use super::WireError;
+use super::{Error, Result};
+
+/// The marker a connect payload starts with.
+pub const MARKER: [u8; 4] = *b"TRNC";
+
+mod field {
+    use std::ops::Range;
+    pub(crate) const MARKER: Range<usize> = 0..4;
+    pub(crate) const NONCE: Range<usize> = 4..12;
+    pub(crate) const MAX_DATAGRAM: Range<usize> = 12..14;
+    pub(crate) const STATUS: usize = 14;
+    pub(crate) const RESERVED: usize = 15;
+    pub(crate) const SESSION: Range<usize> = 16..18;
+}
 
 /// Length of the connect payload.
-pub const CONNECT_LEN: usize = 18;
-const MARKER: [u8; 4] = *b"TRNC";
+pub const CONNECT_LEN: usize = field::SESSION.end;
 
 /// Whether a server accepted a connect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +36,131 @@ pub enum ConnectStatus {
     Accepted,
     /// The server has as many sessions as it allows.
     Refused,
+}
+
+impl ConnectStatus {
+    /// The wire code: 0 accepted, 1 refused.
+    pub fn code(self) -> u8 {
+        match self {
+            ConnectStatus::Accepted => 0,
+            ConnectStatus::Refused => 1,
+        }
+    }
+
+    /// The status with wire code `code`, if any.
+    pub fn from_code(code: u8) -> Option<ConnectStatus> {
+        match code {
+            0 => Some(ConnectStatus::Accepted),
+            1 => Some(ConnectStatus::Refused),
+            _ => None,
+        }
+    }
+}
+
+/// A view of a connect / connect-ack payload in `buffer`.
+#[derive(Debug, Clone)]
+pub struct ConnectPacket<T: AsRef<[u8]>> {
+    buffer: T,
+}
+
+impl<T: AsRef<[u8]>> ConnectPacket<T> {
+    /// Wraps `buffer` without checks; accessors panic if it is shorter than
+    /// [`CONNECT_LEN`]. Use [`new_checked`](Self::new_checked) for untrusted bytes.
+    pub const fn new_unchecked(buffer: T) -> Self {
+        ConnectPacket { buffer }
+    }
+
+    /// Wraps `buffer` after [`check_len`](Self::check_len); the marker and
+    /// status are checked by [`ConnectRepr::parse`].
+    pub fn new_checked(buffer: T) -> Result<Self> {
+        let p = Self::new_unchecked(buffer);
+        p.check_len()?;
+        Ok(p)
+    }
+
+    /// Errors unless the buffer is exactly [`CONNECT_LEN`] bytes: shorter is
+    /// [`Error::Truncated`], longer (trailing bytes) is [`Error::Malformed`].
+    pub fn check_len(&self) -> Result<()> {
+        let len = self.buffer.as_ref().len();
+        if len < CONNECT_LEN {
+            return Err(Error::Truncated);
+        }
+        if len > CONNECT_LEN {
+            return Err(Error::Malformed("connect payload too long"));
+        }
+        Ok(())
+    }
+
+    /// The wrapped buffer.
+    pub fn into_inner(self) -> T {
+        self.buffer
+    }
+
+    /// The 4 marker bytes ([`MARKER`] in a valid payload).
+    pub fn marker(&self) -> [u8; 4] {
+        let b = &self.buffer.as_ref()[field::MARKER];
+        [b[0], b[1], b[2], b[3]]
+    }
+
+    /// The sender's endpoint nonce.
+    pub fn nonce(&self) -> u64 {
+        let b = &self.buffer.as_ref()[field::NONCE];
+        u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+    }
+
+    /// Largest UDP payload the sender accepts.
+    pub fn max_datagram(&self) -> u16 {
+        let b = &self.buffer.as_ref()[field::MAX_DATAGRAM];
+        u16::from_be_bytes([b[0], b[1]])
+    }
+
+    /// The status code (see [`ConnectStatus::code`]), defined or not.
+    pub fn status_code(&self) -> u8 {
+        self.buffer.as_ref()[field::STATUS]
+    }
+
+    /// The reserved byte (0 when sent by Tern; not checked on receipt).
+    pub fn reserved(&self) -> u8 {
+        self.buffer.as_ref()[field::RESERVED]
+    }
+
+    /// The server's session number (ack only).
+    pub fn server_session(&self) -> u16 {
+        let b = &self.buffer.as_ref()[field::SESSION];
+        u16::from_be_bytes([b[0], b[1]])
+    }
+}
+
+impl<T: AsRef<[u8]> + AsMut<[u8]>> ConnectPacket<T> {
+    /// Writes the marker bytes.
+    pub fn set_marker(&mut self, v: [u8; 4]) {
+        self.buffer.as_mut()[field::MARKER].copy_from_slice(&v);
+    }
+
+    /// Writes the nonce.
+    pub fn set_nonce(&mut self, v: u64) {
+        self.buffer.as_mut()[field::NONCE].copy_from_slice(&v.to_be_bytes());
+    }
+
+    /// Writes the largest accepted datagram.
+    pub fn set_max_datagram(&mut self, v: u16) {
+        self.buffer.as_mut()[field::MAX_DATAGRAM].copy_from_slice(&v.to_be_bytes());
+    }
+
+    /// Writes the status code.
+    pub fn set_status_code(&mut self, v: u8) {
+        self.buffer.as_mut()[field::STATUS] = v;
+    }
+
+    /// Writes the reserved byte.
+    pub fn set_reserved(&mut self, v: u8) {
+        self.buffer.as_mut()[field::RESERVED] = v;
+    }
+
+    /// Writes the server's session number.
+    pub fn set_server_session(&mut self, v: u16) {
+        self.buffer.as_mut()[field::SESSION].copy_from_slice(&v.to_be_bytes());
+    }
 }
 
 /// The parsed connect / connect-ack payload.
@@ -40,43 +177,42 @@ pub struct ConnectRepr {
 }
 
 impl ConnectRepr {
-    /// Parses a connect payload. Never panics; trailing bytes are an error.
-    pub fn parse(b: &[u8]) -> Result<ConnectRepr, WireError> {
-        if b.len() < CONNECT_LEN {
-            return Err(WireError::Truncated);
+    /// Reads a checked view, rejecting a wrong marker or an undefined status
+    /// ([`Error::Malformed`]). Never panics on a view from `new_checked`.
+    pub fn parse<T: AsRef<[u8]> + ?Sized>(packet: &ConnectPacket<&T>) -> Result<ConnectRepr> {
+        if packet.marker() != MARKER {
+            return Err(Error::Malformed("connect marker"));
         }
-        if b.len() > CONNECT_LEN {
-            return Err(WireError::BadField("connect payload too long"));
-        }
-        if b[0..4] != MARKER {
-            return Err(WireError::BadField("connect marker"));
-        }
-        let status = match b[14] {
-            0 => ConnectStatus::Accepted,
-            1 => ConnectStatus::Refused,
-            _ => return Err(WireError::BadField("connect status")),
-        };
-        let mut nonce = [0u8; 8];
-        nonce.copy_from_slice(&b[4..12]);
+        let status = ConnectStatus::from_code(packet.status_code())
+            .ok_or(Error::Malformed("connect status"))?;
         Ok(ConnectRepr {
-            nonce: u64::from_be_bytes(nonce),
-            max_datagram: u16::from_be_bytes([b[12], b[13]]),
+            nonce: packet.nonce(),
+            max_datagram: packet.max_datagram(),
             status,
-            server_session: u16::from_be_bytes([b[16], b[17]]),
+            server_session: packet.server_session(),
         })
     }
 
-    /// This payload as bytes.
+    /// Bytes [`emit`](Self::emit) writes: [`CONNECT_LEN`].
+    pub const fn buffer_len(&self) -> usize {
+        CONNECT_LEN
+    }
+
+    /// Writes this payload (marker and a zero reserved byte included) into
+    /// `packet`. Panics if the buffer is shorter than [`CONNECT_LEN`].
+    pub fn emit<T: AsRef<[u8]> + AsMut<[u8]> + ?Sized>(&self, packet: &mut ConnectPacket<&mut T>) {
+        packet.set_marker(MARKER);
+        packet.set_nonce(self.nonce);
+        packet.set_max_datagram(self.max_datagram);
+        packet.set_status_code(self.status.code());
+        packet.set_reserved(0);
+        packet.set_server_session(self.server_session);
+    }
+
+    /// This payload as bytes: [`emit`](Self::emit) into a fresh array.
     pub fn to_bytes(&self) -> [u8; CONNECT_LEN] {
         let mut b = [0u8; CONNECT_LEN];
-        b[0..4].copy_from_slice(&MARKER);
-        b[4..12].copy_from_slice(&self.nonce.to_be_bytes());
-        b[12..14].copy_from_slice(&self.max_datagram.to_be_bytes());
-        b[14] = match self.status {
-            ConnectStatus::Accepted => 0,
-            ConnectStatus::Refused => 1,
-        };
-        b[16..18].copy_from_slice(&self.server_session.to_be_bytes());
+        self.emit(&mut ConnectPacket::new_unchecked(&mut b[..]));
         b
     }
 }
@@ -85,25 +221,99 @@ impl ConnectRepr {
 mod tests {
     use super::*;
 
-    #[test]
-    fn roundtrip_and_errors() {
-        let r = ConnectRepr {
+    /// A refused connect-ack: nonce 0x0102030405060708, max datagram 1472,
+    /// server session 999.
+    static PACKET_BYTES: [u8; CONNECT_LEN] = [
+        b'T', b'R', b'N', b'C', 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x05, 0xc0, 0x01,
+        0x00, 0x03, 0xe7,
+    ];
+
+    fn packet_repr() -> ConnectRepr {
+        ConnectRepr {
             nonce: 0x0102_0304_0506_0708,
             max_datagram: 1472,
             status: ConnectStatus::Refused,
             server_session: 999,
-        };
+        }
+    }
+
+    fn parse(b: &[u8]) -> Result<ConnectRepr> {
+        ConnectRepr::parse(&ConnectPacket::new_checked(b)?)
+    }
+
+    #[test]
+    fn test_deconstruct() {
+        let p = ConnectPacket::new_checked(&PACKET_BYTES[..]).unwrap();
+        assert_eq!(p.marker(), *b"TRNC");
+        assert_eq!(p.nonce(), 0x0102_0304_0506_0708);
+        assert_eq!(p.max_datagram(), 1472);
+        assert_eq!(p.status_code(), 1);
+        assert_eq!(p.reserved(), 0);
+        assert_eq!(p.server_session(), 999);
+    }
+
+    #[test]
+    fn test_construct() {
+        let mut bytes = [0xa5u8; CONNECT_LEN];
+        let mut p = ConnectPacket::new_unchecked(&mut bytes[..]);
+        p.set_marker(*b"TRNC");
+        p.set_nonce(0x0102_0304_0506_0708);
+        p.set_max_datagram(1472);
+        p.set_status_code(1);
+        p.set_reserved(0);
+        p.set_server_session(999);
+        assert_eq!(bytes, PACKET_BYTES);
+    }
+
+    #[test]
+    fn test_parse() {
+        assert_eq!(parse(&PACKET_BYTES), Ok(packet_repr()));
+    }
+
+    #[test]
+    fn test_emit() {
+        let repr = packet_repr();
+        let mut bytes = [0xa5u8; CONNECT_LEN];
+        repr.emit(&mut ConnectPacket::new_unchecked(&mut bytes[..]));
+        assert_eq!(bytes, PACKET_BYTES);
+        assert_eq!(repr.to_bytes(), PACKET_BYTES);
+        assert_eq!(repr.buffer_len(), CONNECT_LEN);
+    }
+
+    #[test]
+    fn roundtrip_and_errors() {
+        let r = packet_repr();
         let b = r.to_bytes();
-        assert_eq!(ConnectRepr::parse(&b), Ok(r));
-        assert_eq!(ConnectRepr::parse(&b[..17]), Err(WireError::Truncated));
+        assert_eq!(parse(&b), Ok(r));
+        assert_eq!(parse(&b[..17]), Err(Error::Truncated));
         let mut bad = b;
         bad[0] = b'X';
-        assert!(ConnectRepr::parse(&bad).is_err());
+        assert_eq!(parse(&bad), Err(Error::Malformed("connect marker")));
         let mut bad = b;
         bad[14] = 9;
-        assert!(ConnectRepr::parse(&bad).is_err());
+        assert_eq!(parse(&bad), Err(Error::Malformed("connect status")));
         let mut long = b.to_vec();
         long.push(0);
-        assert!(ConnectRepr::parse(&long).is_err());
+        assert!(matches!(parse(&long), Err(Error::Malformed(_))));
+    }
+
+    #[test]
+    fn random_bytes_never_panic() {
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut buf = [0u8; 24];
+        for _ in 0..50_000 {
+            for b in buf.iter_mut() {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                *b = seed as u8;
+            }
+            if seed & 1 == 0 {
+                buf[..4].copy_from_slice(&MARKER);
+                buf[14] &= 1;
+            }
+            let n = (seed >> 8) as usize % buf.len();
+            let _ = parse(&buf[..n]);
+        }
     }
 }

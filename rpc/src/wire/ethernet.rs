@@ -8,35 +8,10 @@
 //! | 0      | 6    | destination |
 //! | 6      | 6    | source      |
 //! | 12     | 2    | EtherType   |
-//!
-//! [`FrameError`], defined here, is the parse error shared by the Ethernet,
-//! IPv4, UDP and ARP views: every constructor named `new_checked` validates
-//! lengths first, so accessors on a checked view never index out of bounds.
 
 use std::fmt;
 
-/// Why a byte string is not a well-formed Ethernet / IPv4 / UDP / ARP packet.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FrameError {
-    /// Shorter than the header, or than the length the header claims.
-    Truncated,
-    /// A header field has a value this view does not accept (named).
-    Malformed(&'static str),
-    /// The header checksum does not match the bytes.
-    BadChecksum,
-}
-
-impl fmt::Display for FrameError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FrameError::Truncated => f.write_str("packet truncated"),
-            FrameError::Malformed(what) => write!(f, "malformed packet: {what}"),
-            FrameError::BadChecksum => f.write_str("bad checksum"),
-        }
-    }
-}
-
-impl std::error::Error for FrameError {}
+use super::{Error, Result};
 
 /// A 48-bit Ethernet (MAC) address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -47,6 +22,11 @@ impl MacAddr {
     pub const BROADCAST: MacAddr = MacAddr([0xff; 6]);
     /// 00:00:00:00:00:00, the "unknown" target address of an ARP request.
     pub const ZERO: MacAddr = MacAddr([0; 6]);
+
+    /// The address in the first 6 bytes of `b` (panics if shorter).
+    pub(crate) fn from_bytes(b: &[u8]) -> MacAddr {
+        MacAddr([b[0], b[1], b[2], b[3], b[4], b[5]])
+    }
 
     /// Whether this is a multicast (or broadcast) address: low bit of the
     /// first octet set.
@@ -74,6 +54,16 @@ pub mod ethertype {
     pub const ARP: u16 = 0x0806;
 }
 
+mod field {
+    use std::ops::Range;
+    pub(crate) const DESTINATION: Range<usize> = 0..6;
+    pub(crate) const SOURCE: Range<usize> = 6..12;
+    pub(crate) const ETHERTYPE: Range<usize> = 12..14;
+}
+
+/// Length of the header in bytes.
+pub const HEADER_LEN: usize = field::ETHERTYPE.end;
+
 /// A view of an Ethernet II frame in `buffer` (header and payload).
 ///
 /// Reading costs a bounds-checked load per field; nothing is copied.
@@ -83,22 +73,26 @@ pub struct EthernetFrame<T: AsRef<[u8]>> {
 }
 
 impl<T: AsRef<[u8]>> EthernetFrame<T> {
-    /// Length of the header in bytes.
-    pub const HEADER_LEN: usize = 14;
-
     /// Wraps `buffer` without checking it. Accessors on a buffer shorter than
-    /// [`HEADER_LEN`](Self::HEADER_LEN) panic; use [`new_checked`](Self::new_checked)
-    /// for untrusted bytes.
-    pub fn new_unchecked(buffer: T) -> Self {
+    /// [`HEADER_LEN`] panic; use [`new_checked`](Self::new_checked) for
+    /// untrusted bytes.
+    pub const fn new_unchecked(buffer: T) -> Self {
         EthernetFrame { buffer }
     }
 
-    /// Wraps `buffer` after checking it holds a whole header.
-    pub fn new_checked(buffer: T) -> Result<Self, FrameError> {
-        if buffer.as_ref().len() < Self::HEADER_LEN {
-            return Err(FrameError::Truncated);
+    /// Wraps `buffer` after [`check_len`](Self::check_len).
+    pub fn new_checked(buffer: T) -> Result<Self> {
+        let f = Self::new_unchecked(buffer);
+        f.check_len()?;
+        Ok(f)
+    }
+
+    /// Errors with [`Error::Truncated`] unless the buffer holds a whole header.
+    pub fn check_len(&self) -> Result<()> {
+        if self.buffer.as_ref().len() < HEADER_LEN {
+            return Err(Error::Truncated);
         }
-        Ok(EthernetFrame { buffer })
+        Ok(())
     }
 
     /// Gives the buffer back.
@@ -108,45 +102,88 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
 
     /// Destination address.
     pub fn dst_addr(&self) -> MacAddr {
-        MacAddr(self.buffer.as_ref()[0..6].try_into().expect("6 bytes"))
+        MacAddr::from_bytes(&self.buffer.as_ref()[field::DESTINATION])
     }
 
     /// Source address.
     pub fn src_addr(&self) -> MacAddr {
-        MacAddr(self.buffer.as_ref()[6..12].try_into().expect("6 bytes"))
+        MacAddr::from_bytes(&self.buffer.as_ref()[field::SOURCE])
     }
 
     /// EtherType (see [`ethertype`]).
     pub fn ethertype(&self) -> u16 {
-        let b = self.buffer.as_ref();
-        u16::from_be_bytes([b[12], b[13]])
+        let b = &self.buffer.as_ref()[field::ETHERTYPE];
+        u16::from_be_bytes([b[0], b[1]])
     }
+}
 
-    /// Everything after the header (may include padding to 60 bytes).
-    pub fn payload(&self) -> &[u8] {
-        &self.buffer.as_ref()[Self::HEADER_LEN..]
+impl<'a, T: AsRef<[u8]> + ?Sized> EthernetFrame<&'a T> {
+    /// Everything after the header (may include padding to 60 bytes),
+    /// borrowed for as long as the buffer.
+    pub fn payload(&self) -> &'a [u8] {
+        let data = self.buffer;
+        &data.as_ref()[HEADER_LEN..]
     }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> EthernetFrame<T> {
     /// Sets the destination address.
     pub fn set_dst_addr(&mut self, addr: MacAddr) {
-        self.buffer.as_mut()[0..6].copy_from_slice(&addr.0);
+        self.buffer.as_mut()[field::DESTINATION].copy_from_slice(&addr.0);
     }
 
     /// Sets the source address.
     pub fn set_src_addr(&mut self, addr: MacAddr) {
-        self.buffer.as_mut()[6..12].copy_from_slice(&addr.0);
+        self.buffer.as_mut()[field::SOURCE].copy_from_slice(&addr.0);
     }
 
     /// Sets the EtherType.
     pub fn set_ethertype(&mut self, ethertype: u16) {
-        self.buffer.as_mut()[12..14].copy_from_slice(&ethertype.to_be_bytes());
+        self.buffer.as_mut()[field::ETHERTYPE].copy_from_slice(&ethertype.to_be_bytes());
     }
 
     /// Everything after the header, writable.
     pub fn payload_mut(&mut self) -> &mut [u8] {
-        &mut self.buffer.as_mut()[Self::HEADER_LEN..]
+        &mut self.buffer.as_mut()[HEADER_LEN..]
+    }
+}
+
+/// The parsed contents of an Ethernet II header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EthernetRepr {
+    /// Source address.
+    pub src_addr: MacAddr,
+    /// Destination address.
+    pub dst_addr: MacAddr,
+    /// EtherType of the payload (see [`ethertype`]).
+    pub ethertype: u16,
+}
+
+impl EthernetRepr {
+    /// Reads the header of a checked view. Every value is accepted (the
+    /// caller decides which EtherTypes and destinations it takes), so this
+    /// cannot fail on a view from `new_checked`; it returns `Result` like
+    /// every other `parse`.
+    pub fn parse<T: AsRef<[u8]> + ?Sized>(frame: &EthernetFrame<&T>) -> Result<EthernetRepr> {
+        frame.check_len()?;
+        Ok(EthernetRepr {
+            src_addr: frame.src_addr(),
+            dst_addr: frame.dst_addr(),
+            ethertype: frame.ethertype(),
+        })
+    }
+
+    /// Bytes [`emit`](Self::emit) writes: [`HEADER_LEN`].
+    pub const fn buffer_len(&self) -> usize {
+        HEADER_LEN
+    }
+
+    /// Writes this header into the first [`HEADER_LEN`] bytes of `frame`;
+    /// the payload is left alone. Panics if the buffer is shorter.
+    pub fn emit<T: AsRef<[u8]> + AsMut<[u8]> + ?Sized>(&self, frame: &mut EthernetFrame<&mut T>) {
+        frame.set_src_addr(self.src_addr);
+        frame.set_dst_addr(self.dst_addr);
+        frame.set_ethertype(self.ethertype);
     }
 }
 
@@ -155,29 +192,66 @@ mod tests {
     use super::*;
     use rand::{Rng, SeedableRng, rngs::StdRng};
 
+    /// A broadcast ARP frame from 02:00:00:00:00:01, payload cut to 4 bytes.
+    static FRAME_BYTES: [u8; 18] = [
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0x00, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0xaa,
+        0xbb, 0xcc, 0xdd,
+    ];
+    static PAYLOAD_BYTES: [u8; 4] = [0xaa, 0xbb, 0xcc, 0xdd];
+
+    fn frame_repr() -> EthernetRepr {
+        EthernetRepr {
+            src_addr: MacAddr([2, 0, 0, 0, 0, 1]),
+            dst_addr: MacAddr::BROADCAST,
+            ethertype: ethertype::ARP,
+        }
+    }
+
     #[test]
-    fn round_trip() {
-        let mut bytes = [0u8; 20];
-        let mut f = EthernetFrame::new_checked(&mut bytes[..]).unwrap();
-        f.set_dst_addr(MacAddr::BROADCAST);
-        f.set_src_addr(MacAddr([2, 0, 0, 0, 0, 1]));
-        f.set_ethertype(ethertype::ARP);
-        f.payload_mut().copy_from_slice(&[9; 6]);
-        let f = EthernetFrame::new_checked(&bytes[..]).unwrap();
+    fn test_deconstruct() {
+        let f = EthernetFrame::new_checked(&FRAME_BYTES[..]).unwrap();
         assert_eq!(f.dst_addr(), MacAddr::BROADCAST);
         assert!(f.dst_addr().is_multicast());
         assert_eq!(f.src_addr().to_string(), "02:00:00:00:00:01");
         assert!(!f.src_addr().is_multicast());
         assert_eq!(f.ethertype(), 0x0806);
-        assert_eq!(f.payload(), &[9; 6]);
+        assert_eq!(f.payload(), &PAYLOAD_BYTES);
+    }
+
+    #[test]
+    fn test_construct() {
+        let mut bytes = [0xa5u8; 18];
+        let mut f = EthernetFrame::new_unchecked(&mut bytes[..]);
+        f.set_dst_addr(MacAddr::BROADCAST);
+        f.set_src_addr(MacAddr([2, 0, 0, 0, 0, 1]));
+        f.set_ethertype(ethertype::ARP);
+        f.payload_mut().copy_from_slice(&PAYLOAD_BYTES);
+        assert_eq!(bytes, FRAME_BYTES);
+    }
+
+    #[test]
+    fn test_parse() {
+        let f = EthernetFrame::new_checked(&FRAME_BYTES[..]).unwrap();
+        assert_eq!(EthernetRepr::parse(&f), Ok(frame_repr()));
+    }
+
+    #[test]
+    fn test_emit() {
+        let repr = frame_repr();
+        let mut bytes = [0xa5u8; 18];
+        let mut f = EthernetFrame::new_unchecked(&mut bytes[..]);
+        repr.emit(&mut f);
+        f.payload_mut().copy_from_slice(&PAYLOAD_BYTES);
+        assert_eq!(repr.buffer_len(), 14);
+        assert_eq!(bytes, FRAME_BYTES);
     }
 
     #[test]
     fn short_buffers_are_errors_not_panics() {
-        for len in 0..EthernetFrame::<&[u8]>::HEADER_LEN {
+        for len in 0..HEADER_LEN {
             assert_eq!(
                 EthernetFrame::new_checked(&[0u8; 14][..len]).err(),
-                Some(FrameError::Truncated)
+                Some(Error::Truncated)
             );
         }
         let mut rng = StdRng::seed_from_u64(6);
@@ -186,6 +260,7 @@ mod tests {
             let bytes: Vec<u8> = (0..len).map(|_| rng.random()).collect();
             if let Ok(f) = EthernetFrame::new_checked(&bytes[..]) {
                 let _ = (f.dst_addr(), f.src_addr(), f.ethertype(), f.payload().len());
+                assert!(EthernetRepr::parse(&f).is_ok());
             }
         }
     }

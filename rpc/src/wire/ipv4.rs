@@ -1,5 +1,4 @@
-//! IPv4 header: a zero-copy view over a byte buffer, and the Internet
-//! checksum (RFC 1071) that IPv4 and UDP share.
+//! IPv4 header: a zero-copy view over a byte buffer.
 //!
 //! Layout (big-endian; 20 bytes without options, `ihl * 4` with):
 //!
@@ -21,7 +20,8 @@
 
 use std::net::Ipv4Addr;
 
-pub use super::ethernet::FrameError;
+use super::checksum;
+use super::{Error, Result};
 
 /// IP protocol numbers Tern handles.
 pub mod protocol {
@@ -29,43 +29,27 @@ pub mod protocol {
     pub const UDP: u8 = 17;
 }
 
-/// Folds the one's-complement sum of `data` (as big-endian 16-bit words, an
-/// odd last byte padded with zero) into `initial`, without the final
-/// complement. Costs one pass over `data`, 8 bytes per step.
-pub fn checksum_accumulate(initial: u32, data: &[u8]) -> u32 {
-    let mut sum = initial as u64;
-    let mut chunks = data.chunks_exact(8);
-    for c in &mut chunks {
-        let w = u64::from_be_bytes(c.try_into().expect("8 bytes"));
-        sum += (w >> 32) + (w & 0xffff_ffff);
-    }
-    let mut rest = chunks.remainder().chunks_exact(2);
-    for c in &mut rest {
-        sum += u16::from_be_bytes([c[0], c[1]]) as u64;
-    }
-    if let [last] = rest.remainder() {
-        sum += (*last as u64) << 8;
-    }
-    while sum > 0xffff_ffff {
-        sum = (sum & 0xffff_ffff) + (sum >> 32);
-    }
-    sum as u32
+mod field {
+    use std::ops::Range;
+    pub(crate) const VER_IHL: usize = 0;
+    pub(crate) const DSCP_ECN: usize = 1;
+    pub(crate) const LENGTH: Range<usize> = 2..4;
+    pub(crate) const IDENT: Range<usize> = 4..6;
+    pub(crate) const FLG_OFF: Range<usize> = 6..8;
+    pub(crate) const TTL: usize = 8;
+    pub(crate) const PROTOCOL: usize = 9;
+    pub(crate) const CHECKSUM: Range<usize> = 10..12;
+    pub(crate) const SRC_ADDR: Range<usize> = 12..16;
+    pub(crate) const DST_ADDR: Range<usize> = 16..20;
 }
 
-/// Finishes a sum from [`checksum_accumulate`]: folds to 16 bits and
-/// complements.
-pub fn checksum_finish(sum: u32) -> u16 {
-    let mut s = sum;
-    while s > 0xffff {
-        s = (s & 0xffff) + (s >> 16);
-    }
-    !(s as u16)
-}
+/// Length of a header without options.
+pub const HEADER_LEN: usize = field::DST_ADDR.end;
 
-/// The Internet checksum of `data`.
-pub fn checksum(data: &[u8]) -> u16 {
-    checksum_finish(checksum_accumulate(0, data))
-}
+/// Flag bits in the flags + fragment-offset word.
+const DONT_FRAG: u16 = 0x4000;
+const MORE_FRAGS: u16 = 0x2000;
+const FRAG_OFFSET: u16 = 0x1fff;
 
 /// A view of an IPv4 packet in `buffer` (header, then payload).
 #[derive(Debug, Clone)]
@@ -74,42 +58,45 @@ pub struct Ipv4Packet<T: AsRef<[u8]>> {
 }
 
 impl<T: AsRef<[u8]>> Ipv4Packet<T> {
-    /// Length of a header without options.
-    pub const HEADER_LEN: usize = 20;
-
     /// Wraps `buffer` without checking it; accessors may panic on short
     /// buffers. Use [`new_checked`](Self::new_checked) for untrusted bytes.
-    pub fn new_unchecked(buffer: T) -> Self {
+    pub const fn new_unchecked(buffer: T) -> Self {
         Ipv4Packet { buffer }
     }
 
-    /// Wraps `buffer` after checking: whole header present, version 4,
-    /// IHL ≥ 5, and total length between the header length and the buffer
-    /// length (a buffer longer than the total length — Ethernet padding — is
-    /// fine; [`payload`](Self::payload) stops at the total length). The
-    /// checksum is not checked here: see [`verify_checksum`](Self::verify_checksum).
-    pub fn new_checked(buffer: T) -> Result<Self, FrameError> {
-        let b = buffer.as_ref();
-        if b.len() < Self::HEADER_LEN {
-            return Err(FrameError::Truncated);
+    /// Wraps `buffer` after [`check_len`](Self::check_len). The checksum is
+    /// not checked here: see [`verify_checksum`](Self::verify_checksum).
+    pub fn new_checked(buffer: T) -> Result<Self> {
+        let p = Self::new_unchecked(buffer);
+        p.check_len()?;
+        Ok(p)
+    }
+
+    /// Checks what the accessors rely on: whole header present, version 4
+    /// (the IHL nibble only means a header length in IPv4), IHL ≥ 5, and
+    /// total length between the header length and the buffer length (a
+    /// buffer longer than the total length — Ethernet padding — is fine;
+    /// [`payload`](Self::payload) stops at the total length). Short is
+    /// [`Error::Truncated`], the rest [`Error::Malformed`].
+    pub fn check_len(&self) -> Result<()> {
+        let len = self.buffer.as_ref().len();
+        if len < HEADER_LEN {
+            return Err(Error::Truncated);
         }
-        if b[0] >> 4 != 4 {
-            return Err(FrameError::Malformed("IP version is not 4"));
+        if self.version() != 4 {
+            return Err(Error::Malformed("IP version is not 4"));
         }
-        let header_len = ((b[0] & 0x0f) as usize) * 4;
-        if header_len < Self::HEADER_LEN {
-            return Err(FrameError::Malformed("IPv4 header length below 20"));
+        if self.header_len() < HEADER_LEN {
+            return Err(Error::Malformed("IPv4 header length below 20"));
         }
-        let total = u16::from_be_bytes([b[2], b[3]]) as usize;
-        if header_len > b.len() || total > b.len() {
-            return Err(FrameError::Truncated);
+        let total = self.total_len() as usize;
+        if self.header_len() > len || total > len {
+            return Err(Error::Truncated);
         }
-        if total < header_len {
-            return Err(FrameError::Malformed(
-                "IPv4 total length below header length",
-            ));
+        if total < self.header_len() {
+            return Err(Error::Malformed("IPv4 total length below header length"));
         }
-        Ok(Ipv4Packet { buffer })
+        Ok(())
     }
 
     /// Gives the buffer back.
@@ -121,98 +108,197 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
         self.buffer.as_ref()
     }
 
+    fn u16_at(&self, r: std::ops::Range<usize>) -> u16 {
+        let b = &self.b()[r];
+        u16::from_be_bytes([b[0], b[1]])
+    }
+
+    fn addr_at(&self, r: std::ops::Range<usize>) -> Ipv4Addr {
+        let b = &self.b()[r];
+        Ipv4Addr::new(b[0], b[1], b[2], b[3])
+    }
+
     /// IP version (4 on a checked view).
     pub fn version(&self) -> u8 {
-        self.b()[0] >> 4
+        self.b()[field::VER_IHL] >> 4
     }
 
     /// Header length in bytes (IHL × 4).
     pub fn header_len(&self) -> usize {
-        ((self.b()[0] & 0x0f) as usize) * 4
+        ((self.b()[field::VER_IHL] & 0x0f) as usize) * 4
+    }
+
+    /// The DSCP + ECN byte.
+    pub fn dscp_ecn(&self) -> u8 {
+        self.b()[field::DSCP_ECN]
     }
 
     /// Total length (header + payload) in bytes.
     pub fn total_len(&self) -> u16 {
-        u16::from_be_bytes([self.b()[2], self.b()[3]])
+        self.u16_at(field::LENGTH)
     }
 
     /// Identification field.
     pub fn ident(&self) -> u16 {
-        u16::from_be_bytes([self.b()[4], self.b()[5]])
+        self.u16_at(field::IDENT)
+    }
+
+    /// The don't-fragment flag.
+    pub fn dont_frag(&self) -> bool {
+        self.u16_at(field::FLG_OFF) & DONT_FRAG != 0
+    }
+
+    /// The more-fragments flag.
+    pub fn more_frags(&self) -> bool {
+        self.u16_at(field::FLG_OFF) & MORE_FRAGS != 0
+    }
+
+    /// Fragment offset in units of 8 bytes.
+    pub fn frag_offset(&self) -> u16 {
+        self.u16_at(field::FLG_OFF) & FRAG_OFFSET
     }
 
     /// Whether "more fragments" is set or the fragment offset is non-zero,
     /// i.e. this packet is part of a fragmented datagram.
     pub fn is_fragment(&self) -> bool {
-        let v = u16::from_be_bytes([self.b()[6], self.b()[7]]);
-        v & 0x3fff != 0
+        self.more_frags() || self.frag_offset() != 0
     }
 
     /// Time to live.
     pub fn ttl(&self) -> u8 {
-        self.b()[8]
+        self.b()[field::TTL]
     }
 
     /// Protocol of the payload (see [`protocol`]).
     pub fn protocol(&self) -> u8 {
-        self.b()[9]
+        self.b()[field::PROTOCOL]
     }
 
     /// The header checksum field.
     pub fn checksum_field(&self) -> u16 {
-        u16::from_be_bytes([self.b()[10], self.b()[11]])
+        self.u16_at(field::CHECKSUM)
     }
 
     /// Source address.
     pub fn src_addr(&self) -> Ipv4Addr {
-        let b = self.b();
-        Ipv4Addr::new(b[12], b[13], b[14], b[15])
+        self.addr_at(field::SRC_ADDR)
     }
 
     /// Destination address.
     pub fn dst_addr(&self) -> Ipv4Addr {
-        let b = self.b();
-        Ipv4Addr::new(b[16], b[17], b[18], b[19])
+        self.addr_at(field::DST_ADDR)
     }
 
-    /// Whether the header checksum is right (sums the header, options included).
+    /// Whether the header checksum is right (sums the header, options
+    /// included: one pass over 20-60 bytes).
     pub fn verify_checksum(&self) -> bool {
-        checksum(&self.b()[..self.header_len()]) == 0
+        checksum::compute(&self.b()[..self.header_len()]) == 0
     }
+}
 
-    /// The payload: from the end of the header to the total length.
-    pub fn payload(&self) -> &[u8] {
-        &self.b()[self.header_len()..self.total_len() as usize]
+impl<'a, T: AsRef<[u8]> + ?Sized> Ipv4Packet<&'a T> {
+    /// The payload: from the end of the header to the total length,
+    /// borrowed for as long as the buffer.
+    pub fn payload(&self) -> &'a [u8] {
+        let range = self.header_len()..self.total_len() as usize;
+        let data = self.buffer;
+        &data.as_ref()[range]
     }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4Packet<T> {
-    /// Writes a 20-byte header without options: version 4, IHL 5, DSCP 0,
-    /// don't-fragment set, the given fields, and the checksum. `payload_len`
-    /// is the length of what follows the header. The buffer must hold at
-    /// least 20 bytes (panics otherwise, as a programming error).
-    pub fn emit(
-        &mut self,
-        src: Ipv4Addr,
-        dst: Ipv4Addr,
-        protocol: u8,
-        ident: u16,
-        ttl: u8,
-        payload_len: u16,
-    ) {
-        let b = &mut self.buffer.as_mut()[..Self::HEADER_LEN];
-        b[0] = 0x45;
-        b[1] = 0;
-        b[2..4].copy_from_slice(&(Self::HEADER_LEN as u16 + payload_len).to_be_bytes());
-        b[4..6].copy_from_slice(&ident.to_be_bytes());
-        b[6..8].copy_from_slice(&0x4000u16.to_be_bytes());
-        b[8] = ttl;
-        b[9] = protocol;
-        b[10..12].copy_from_slice(&[0, 0]);
-        b[12..16].copy_from_slice(&src.octets());
-        b[16..20].copy_from_slice(&dst.octets());
-        let sum = checksum(b);
-        b[10..12].copy_from_slice(&sum.to_be_bytes());
+    fn put_u16(&mut self, r: std::ops::Range<usize>, v: u16) {
+        self.buffer.as_mut()[r].copy_from_slice(&v.to_be_bytes());
+    }
+
+    fn set_flag(&mut self, bit: u16, on: bool) {
+        let v = self.u16_at(field::FLG_OFF);
+        self.put_u16(field::FLG_OFF, if on { v | bit } else { v & !bit });
+    }
+
+    /// Sets the version nibble (the low 4 bits of `v`), keeping the IHL.
+    pub fn set_version(&mut self, v: u8) {
+        let b = &mut self.buffer.as_mut()[field::VER_IHL];
+        *b = (v << 4) | (*b & 0x0f);
+    }
+
+    /// Sets the header length in bytes (a multiple of 4, 20..=60), keeping
+    /// the version.
+    pub fn set_header_len(&mut self, len: usize) {
+        let b = &mut self.buffer.as_mut()[field::VER_IHL];
+        *b = (*b & 0xf0) | ((len / 4) as u8 & 0x0f);
+    }
+
+    /// Sets the DSCP + ECN byte.
+    pub fn set_dscp_ecn(&mut self, v: u8) {
+        self.buffer.as_mut()[field::DSCP_ECN] = v;
+    }
+
+    /// Sets the total length.
+    pub fn set_total_len(&mut self, v: u16) {
+        self.put_u16(field::LENGTH, v)
+    }
+
+    /// Sets the identification field.
+    pub fn set_ident(&mut self, v: u16) {
+        self.put_u16(field::IDENT, v)
+    }
+
+    /// Clears the three flag bits (reserved, don't-fragment,
+    /// more-fragments), keeping the fragment offset.
+    pub fn clear_flags(&mut self) {
+        let offset = self.frag_offset();
+        self.put_u16(field::FLG_OFF, offset)
+    }
+
+    /// Sets or clears the don't-fragment flag.
+    pub fn set_dont_frag(&mut self, on: bool) {
+        self.set_flag(DONT_FRAG, on)
+    }
+
+    /// Sets or clears the more-fragments flag.
+    pub fn set_more_frags(&mut self, on: bool) {
+        self.set_flag(MORE_FRAGS, on)
+    }
+
+    /// Sets the fragment offset (units of 8 bytes; the low 13 bits of `v`).
+    pub fn set_frag_offset(&mut self, v: u16) {
+        let flags = self.u16_at(field::FLG_OFF) & !FRAG_OFFSET;
+        self.put_u16(field::FLG_OFF, flags | (v & FRAG_OFFSET))
+    }
+
+    /// Sets the time to live.
+    pub fn set_ttl(&mut self, v: u8) {
+        self.buffer.as_mut()[field::TTL] = v;
+    }
+
+    /// Sets the payload protocol.
+    pub fn set_protocol(&mut self, v: u8) {
+        self.buffer.as_mut()[field::PROTOCOL] = v;
+    }
+
+    /// Sets the checksum field as given (see [`fill_checksum`](Self::fill_checksum)).
+    pub fn set_checksum_field(&mut self, v: u16) {
+        self.put_u16(field::CHECKSUM, v)
+    }
+
+    /// Sets the source address.
+    pub fn set_src_addr(&mut self, addr: Ipv4Addr) {
+        self.buffer.as_mut()[field::SRC_ADDR].copy_from_slice(&addr.octets());
+    }
+
+    /// Sets the destination address.
+    pub fn set_dst_addr(&mut self, addr: Ipv4Addr) {
+        self.buffer.as_mut()[field::DST_ADDR].copy_from_slice(&addr.octets());
+    }
+
+    /// Computes and writes the header checksum over the header (options
+    /// included, per the IHL). One pass over 20-60 bytes.
+    pub fn fill_checksum(&mut self) {
+        self.set_checksum_field(0);
+        let len = self.header_len();
+        let sum = checksum::compute(&self.buffer.as_ref()[..len]);
+        self.set_checksum_field(sum);
     }
 
     /// The payload, writable (from the end of the header to the total length).
@@ -222,40 +308,184 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4Packet<T> {
     }
 }
 
+/// The parts of an IPv4 header Tern reads and writes.
+///
+/// Emitted headers have no options, DSCP/ECN 0 and the don't-fragment flag
+/// set (Tern datagrams fit one frame).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ipv4Repr {
+    /// Source address.
+    pub src_addr: Ipv4Addr,
+    /// Destination address.
+    pub dst_addr: Ipv4Addr,
+    /// Payload protocol (see [`protocol`]).
+    pub protocol: u8,
+    /// Identification field.
+    pub ident: u16,
+    /// Time to live.
+    pub ttl: u8,
+    /// Bytes after the header.
+    pub payload_len: usize,
+}
+
+impl Ipv4Repr {
+    /// Reads a checked view. A fragment (more-fragments set or a non-zero
+    /// offset) is [`Error::Malformed`]: Tern never sends one and does not
+    /// reassemble. Options, DSCP/ECN and the don't-fragment flag are
+    /// ignored; the checksum is left to
+    /// [`Ipv4Packet::verify_checksum`], so that a caller whose NIC checked
+    /// it already can skip the pass.
+    pub fn parse<T: AsRef<[u8]> + ?Sized>(packet: &Ipv4Packet<&T>) -> Result<Ipv4Repr> {
+        packet.check_len()?;
+        if packet.is_fragment() {
+            return Err(Error::Malformed("IPv4 fragment"));
+        }
+        Ok(Ipv4Repr {
+            src_addr: packet.src_addr(),
+            dst_addr: packet.dst_addr(),
+            protocol: packet.protocol(),
+            ident: packet.ident(),
+            ttl: packet.ttl(),
+            payload_len: packet.total_len() as usize - packet.header_len(),
+        })
+    }
+
+    /// Bytes [`emit`](Self::emit) writes: [`HEADER_LEN`] (no options).
+    pub const fn buffer_len(&self) -> usize {
+        HEADER_LEN
+    }
+
+    /// Writes a 20-byte header without options: version 4, IHL 5, DSCP 0,
+    /// don't-fragment set, this repr's fields, total length
+    /// `20 + payload_len`, and the checksum (one pass over 20 bytes). The
+    /// payload is left alone. Panics if the buffer is shorter than 20 bytes
+    /// (a programming error); `payload_len` must fit the 16-bit total length.
+    pub fn emit<T: AsRef<[u8]> + AsMut<[u8]> + ?Sized>(&self, packet: &mut Ipv4Packet<&mut T>) {
+        packet.set_version(4);
+        packet.set_header_len(HEADER_LEN);
+        packet.set_dscp_ecn(0);
+        packet.set_total_len((HEADER_LEN + self.payload_len) as u16);
+        packet.set_ident(self.ident);
+        packet.clear_flags();
+        packet.set_frag_offset(0);
+        packet.set_dont_frag(true);
+        packet.set_ttl(self.ttl);
+        packet.set_protocol(self.protocol);
+        packet.set_src_addr(self.src_addr);
+        packet.set_dst_addr(self.dst_addr);
+        packet.fill_checksum();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use rand::{Rng, SeedableRng, rngs::StdRng};
 
+    /// 10.77.0.1 -> 10.77.0.2, UDP, ident 7, TTL 64, don't-fragment, a
+    /// 10-byte payload of 5s; checksum 0x262c computed by hand (RFC 1071).
+    static PACKET_BYTES: [u8; 30] = [
+        0x45, 0x00, 0x00, 0x1e, 0x00, 0x07, 0x40, 0x00, 0x40, 0x11, 0x26, 0x2c, 0x0a, 0x4d, 0x00,
+        0x01, 0x0a, 0x4d, 0x00, 0x02, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    ];
+    static PAYLOAD_BYTES: [u8; 10] = [5; 10];
+    const SRC: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
+    const DST: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 2);
+
+    fn packet_repr() -> Ipv4Repr {
+        Ipv4Repr {
+            src_addr: SRC,
+            dst_addr: DST,
+            protocol: protocol::UDP,
+            ident: 7,
+            ttl: 64,
+            payload_len: 10,
+        }
+    }
+
     #[test]
-    fn checksum_matches_rfc1071_example() {
-        // RFC 1071 §3: bytes 00 01 f2 03 f4 f5 f6 f7 sum to 0xddf2.
-        let data = [0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7];
-        assert_eq!(checksum(&data), !0xddf2);
-        // Odd length: the last byte is padded with zero.
-        assert_eq!(checksum(&[0x12]), !0x1200);
-        // Split accumulation equals one pass when split at an even offset.
-        let long: Vec<u8> = (0..=255u8).collect();
-        let split = checksum_finish(checksum_accumulate(
-            checksum_accumulate(0, &long[..100]),
-            &long[100..],
-        ));
-        assert_eq!(split, checksum(&long));
+    fn test_deconstruct() {
+        let p = Ipv4Packet::new_checked(&PACKET_BYTES[..]).unwrap();
+        assert_eq!((p.version(), p.header_len(), p.total_len()), (4, 20, 30));
+        assert_eq!(p.dscp_ecn(), 0);
+        assert_eq!(p.ident(), 7);
+        assert!(p.dont_frag());
+        assert!(!p.more_frags());
+        assert_eq!(p.frag_offset(), 0);
+        assert!(!p.is_fragment());
+        assert_eq!((p.ttl(), p.protocol()), (64, 17));
+        assert_eq!(p.checksum_field(), 0x262c);
+        assert!(p.verify_checksum());
+        assert_eq!((p.src_addr(), p.dst_addr()), (SRC, DST));
+        assert_eq!(p.payload(), &PAYLOAD_BYTES);
+    }
+
+    #[test]
+    fn test_construct() {
+        let mut bytes = [0xa5u8; 30];
+        let mut p = Ipv4Packet::new_unchecked(&mut bytes[..]);
+        p.set_version(4);
+        p.set_header_len(20);
+        p.set_dscp_ecn(0);
+        p.set_total_len(30);
+        p.set_ident(7);
+        p.clear_flags();
+        p.set_dont_frag(true);
+        p.set_more_frags(false);
+        p.set_frag_offset(0);
+        p.set_ttl(64);
+        p.set_protocol(protocol::UDP);
+        p.set_src_addr(SRC);
+        p.set_dst_addr(DST);
+        p.fill_checksum();
+        p.payload_mut().copy_from_slice(&PAYLOAD_BYTES);
+        assert_eq!(bytes, PACKET_BYTES);
+    }
+
+    #[test]
+    fn test_parse() {
+        let p = Ipv4Packet::new_checked(&PACKET_BYTES[..]).unwrap();
+        assert_eq!(Ipv4Repr::parse(&p), Ok(packet_repr()));
+    }
+
+    #[test]
+    fn test_emit() {
+        let repr = packet_repr();
+        let mut bytes = [0xa5u8; 30];
+        let mut p = Ipv4Packet::new_unchecked(&mut bytes[..]);
+        repr.emit(&mut p);
+        p.payload_mut().copy_from_slice(&PAYLOAD_BYTES);
+        assert_eq!(repr.buffer_len(), 20);
+        assert_eq!(bytes, PACKET_BYTES);
+    }
+
+    #[test]
+    fn fragments_do_not_parse() {
+        let mut bytes = PACKET_BYTES;
+        let mut p = Ipv4Packet::new_unchecked(&mut bytes[..]);
+        p.set_more_frags(true);
+        assert!(p.is_fragment());
+        let p = Ipv4Packet::new_checked(&bytes[..]).unwrap();
+        assert_eq!(Ipv4Repr::parse(&p), Err(Error::Malformed("IPv4 fragment")));
+        let mut bytes = PACKET_BYTES;
+        Ipv4Packet::new_unchecked(&mut bytes[..]).set_frag_offset(3);
+        assert_eq!(&bytes[6..8], &[0x40, 0x03], "offset keeps the flags");
+        let p = Ipv4Packet::new_checked(&bytes[..]).unwrap();
+        assert!(Ipv4Repr::parse(&p).is_err());
     }
 
     #[test]
     fn emit_then_parse() {
         let mut bytes = [0u8; 64]; // longer than total length: Ethernet padding
-        let (src, dst) = (Ipv4Addr::new(10, 77, 0, 1), Ipv4Addr::new(10, 77, 0, 2));
         let mut p = Ipv4Packet::new_unchecked(&mut bytes[..]);
-        p.emit(src, dst, protocol::UDP, 7, 64, 10);
+        packet_repr().emit(&mut p);
         p.payload_mut().copy_from_slice(&[5; 10]);
         let p = Ipv4Packet::new_checked(&bytes[..]).unwrap();
         assert!(p.verify_checksum());
         assert_eq!((p.version(), p.header_len(), p.total_len()), (4, 20, 30));
         assert_eq!(
             (p.src_addr(), p.dst_addr(), p.protocol(), p.ttl(), p.ident()),
-            (src, dst, 17, 64, 7)
+            (SRC, DST, 17, 64, 7)
         );
         assert!(!p.is_fragment());
         assert_eq!(p.payload(), &[5; 10]);
@@ -271,14 +501,15 @@ mod tests {
     #[test]
     fn bad_headers_are_errors() {
         let mut bytes = [0u8; 40];
-        Ipv4Packet::new_unchecked(&mut bytes[..]).emit(
-            Ipv4Addr::LOCALHOST,
-            Ipv4Addr::LOCALHOST,
-            17,
-            0,
-            1,
-            20,
-        );
+        Ipv4Repr {
+            src_addr: Ipv4Addr::LOCALHOST,
+            dst_addr: Ipv4Addr::LOCALHOST,
+            protocol: 17,
+            ident: 0,
+            ttl: 1,
+            payload_len: 20,
+        }
+        .emit(&mut Ipv4Packet::new_unchecked(&mut bytes[..]));
         for len in 0..40 {
             assert!(Ipv4Packet::new_checked(&bytes[..len]).is_err(), "len {len}");
         }
@@ -286,25 +517,25 @@ mod tests {
         v6[0] = 0x65;
         assert!(matches!(
             Ipv4Packet::new_checked(&v6[..]),
-            Err(FrameError::Malformed(_))
+            Err(Error::Malformed(_))
         ));
         let mut short_ihl = bytes;
         short_ihl[0] = 0x44;
         assert!(matches!(
             Ipv4Packet::new_checked(&short_ihl[..]),
-            Err(FrameError::Malformed(_))
+            Err(Error::Malformed(_))
         ));
         let mut long_ihl = bytes;
         long_ihl[0] = 0x4f; // 60-byte header in a 40-byte buffer
         assert_eq!(
             Ipv4Packet::new_checked(&long_ihl[..]).err(),
-            Some(FrameError::Truncated)
+            Some(Error::Truncated)
         );
         let mut tiny_total = bytes;
         tiny_total[2..4].copy_from_slice(&10u16.to_be_bytes());
         assert!(matches!(
             Ipv4Packet::new_checked(&tiny_total[..]),
-            Err(FrameError::Malformed(_))
+            Err(Error::Malformed(_))
         ));
     }
 
@@ -332,6 +563,7 @@ mod tests {
                     p.payload().len(),
                     p.protocol(),
                     p.checksum_field(),
+                    Ipv4Repr::parse(&p),
                 );
             }
         }

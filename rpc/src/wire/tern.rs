@@ -20,10 +20,8 @@
 //! the sender of the reset, which the receiver knows as its session's remote
 //! number.
 
-use super::WireError;
+use super::{Error, Result};
 
-/// Length of the Tern header in bytes.
-pub const HEADER_LEN: usize = 16;
 /// First byte of every Tern packet.
 pub const MAGIC: u8 = 0x54;
 /// Protocol version carried in the high nibble of byte 1.
@@ -31,14 +29,17 @@ pub const VERSION: u8 = 1;
 
 mod field {
     use std::ops::Range;
-    pub const MAGIC: usize = 0;
-    pub const VERSION_KIND: usize = 1;
-    pub const REQ_TYPE: Range<usize> = 2..4;
-    pub const SESSION: Range<usize> = 4..6;
-    pub const PKT_NUM: Range<usize> = 6..8;
-    pub const REQ_NUM: Range<usize> = 8..12;
-    pub const MSG_LEN: Range<usize> = 12..16;
+    pub(crate) const MAGIC: usize = 0;
+    pub(crate) const VERSION_KIND: usize = 1;
+    pub(crate) const REQ_TYPE: Range<usize> = 2..4;
+    pub(crate) const SESSION: Range<usize> = 4..6;
+    pub(crate) const PKT_NUM: Range<usize> = 6..8;
+    pub(crate) const REQ_NUM: Range<usize> = 8..12;
+    pub(crate) const MSG_LEN: Range<usize> = 12..16;
 }
+
+/// Length of the Tern header in bytes.
+pub const HEADER_LEN: usize = field::MSG_LEN.end;
 
 /// What a packet is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -79,6 +80,9 @@ impl PacketKind {
 }
 
 /// A view of a Tern packet (header, then payload) in `buffer`.
+///
+/// Reading or writing a field costs one bounds-checked load or store;
+/// nothing is copied.
 #[derive(Debug, Clone)]
 pub struct TernPacket<T: AsRef<[u8]>> {
     buffer: T,
@@ -87,28 +91,25 @@ pub struct TernPacket<T: AsRef<[u8]>> {
 impl<T: AsRef<[u8]>> TernPacket<T> {
     /// Wraps `buffer` without checks; accessors panic if it is shorter than
     /// [`HEADER_LEN`]. Use [`new_checked`](Self::new_checked) for untrusted bytes.
-    pub fn new_unchecked(buffer: T) -> Self {
+    pub const fn new_unchecked(buffer: T) -> Self {
         TernPacket { buffer }
     }
 
-    /// Wraps `buffer` after checking it holds a whole header with the right
-    /// magic, version and a known kind. Costs a few comparisons.
-    pub fn new_checked(buffer: T) -> Result<Self, WireError> {
-        let b = buffer.as_ref();
-        if b.len() < HEADER_LEN {
-            return Err(WireError::Truncated);
+    /// Wraps `buffer` after [`check_len`](Self::check_len). The field
+    /// values (magic, version, kind) are checked by [`TernRepr::parse`].
+    pub fn new_checked(buffer: T) -> Result<Self> {
+        let p = Self::new_unchecked(buffer);
+        p.check_len()?;
+        Ok(p)
+    }
+
+    /// Errors with [`Error::Truncated`] unless the buffer holds a whole
+    /// header, so that no accessor can panic. One comparison.
+    pub fn check_len(&self) -> Result<()> {
+        if self.buffer.as_ref().len() < HEADER_LEN {
+            return Err(Error::Truncated);
         }
-        if b[field::MAGIC] != MAGIC {
-            return Err(WireError::BadMagic(b[field::MAGIC]));
-        }
-        let vk = b[field::VERSION_KIND];
-        if vk >> 4 != VERSION {
-            return Err(WireError::BadVersion(vk >> 4));
-        }
-        if PacketKind::from_code(vk & 0x0f).is_none() {
-            return Err(WireError::BadKind(vk & 0x0f));
-        }
-        Ok(TernPacket { buffer })
+        Ok(())
     }
 
     /// The wrapped buffer.
@@ -126,10 +127,24 @@ impl<T: AsRef<[u8]>> TernPacket<T> {
         u32::from_be_bytes([b[0], b[1], b[2], b[3]])
     }
 
-    /// The packet kind; `None` only on a view made by `new_unchecked` over
-    /// an undefined code (impossible after `new_checked`).
+    /// The magic byte ([`MAGIC`] in a Tern packet).
+    pub fn magic(&self) -> u8 {
+        self.buffer.as_ref()[field::MAGIC]
+    }
+
+    /// The protocol version (high nibble of byte 1).
+    pub fn version(&self) -> u8 {
+        self.buffer.as_ref()[field::VERSION_KIND] >> 4
+    }
+
+    /// The packet-kind code (low nibble of byte 1), defined or not.
+    pub fn kind_code(&self) -> u8 {
+        self.buffer.as_ref()[field::VERSION_KIND] & 0x0f
+    }
+
+    /// The packet kind; `None` when the code is not defined.
     pub fn kind(&self) -> Option<PacketKind> {
-        PacketKind::from_code(self.buffer.as_ref()[field::VERSION_KIND] & 0x0f)
+        PacketKind::from_code(self.kind_code())
     }
 
     /// Request type.
@@ -152,14 +167,18 @@ impl<T: AsRef<[u8]>> TernPacket<T> {
         self.u32_at(field::REQ_NUM)
     }
 
-    /// Total message length in bytes.
+    /// Total message length in bytes (credit-return and
+    /// request-for-response: packets covered).
     pub fn msg_len(&self) -> u32 {
         self.u32_at(field::MSG_LEN)
     }
+}
 
-    /// The bytes after the header.
-    pub fn payload(&self) -> &[u8] {
-        &self.buffer.as_ref()[HEADER_LEN..]
+impl<'a, T: AsRef<[u8]> + ?Sized> TernPacket<&'a T> {
+    /// The bytes after the header, borrowed for as long as the buffer.
+    pub fn payload(&self) -> &'a [u8] {
+        let data = self.buffer;
+        &data.as_ref()[HEADER_LEN..]
     }
 }
 
@@ -172,11 +191,21 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> TernPacket<T> {
         self.buffer.as_mut()[r].copy_from_slice(&v.to_be_bytes());
     }
 
-    /// Writes magic, version and `kind`.
+    /// Writes the magic byte.
+    pub fn set_magic(&mut self, v: u8) {
+        self.buffer.as_mut()[field::MAGIC] = v;
+    }
+
+    /// Writes the version nibble (the low 4 bits of `v`), keeping the kind.
+    pub fn set_version(&mut self, v: u8) {
+        let b = &mut self.buffer.as_mut()[field::VERSION_KIND];
+        *b = (v << 4) | (*b & 0x0f);
+    }
+
+    /// Writes the kind nibble, keeping the version.
     pub fn set_kind(&mut self, kind: PacketKind) {
-        let b = self.buffer.as_mut();
-        b[field::MAGIC] = MAGIC;
-        b[field::VERSION_KIND] = (VERSION << 4) | kind as u8;
+        let b = &mut self.buffer.as_mut()[field::VERSION_KIND];
+        *b = (*b & 0xf0) | kind as u8;
     }
 
     /// Writes the request type.
@@ -199,7 +228,8 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> TernPacket<T> {
         self.put_u32(field::REQ_NUM, v)
     }
 
-    /// Writes the message length.
+    /// Writes the message length (credit-return and request-for-response:
+    /// packets covered).
     pub fn set_msg_len(&mut self, v: u32) {
         self.put_u32(field::MSG_LEN, v)
     }
@@ -228,41 +258,52 @@ pub struct TernRepr {
 }
 
 impl TernRepr {
-    /// Parses the header at the start of `bytes` and returns it with the
-    /// payload that follows. Never panics; errors on any invalid input.
-    pub fn parse(bytes: &[u8]) -> Result<(TernRepr, &[u8]), WireError> {
-        let p = TernPacket::new_checked(bytes)?;
-        let kind = p
-            .kind()
-            .ok_or(WireError::BadKind(bytes[field::VERSION_KIND] & 0x0f))?;
-        Ok((
-            TernRepr {
-                kind,
-                req_type: p.req_type(),
-                session: p.session(),
-                pkt_num: p.pkt_num(),
-                req_num: p.req_num(),
-                msg_len: p.msg_len(),
-            },
-            &bytes[HEADER_LEN..],
-        ))
+    /// Reads the header of a checked view, rejecting a wrong magic byte
+    /// ([`Error::BadMagic`]), another version ([`Error::BadVersion`]) and an
+    /// undefined kind ([`Error::BadKind`]). A few comparisons; never panics
+    /// on a view from `new_checked`.
+    pub fn parse<T: AsRef<[u8]> + ?Sized>(packet: &TernPacket<&T>) -> Result<TernRepr> {
+        if packet.magic() != MAGIC {
+            return Err(Error::BadMagic(packet.magic()));
+        }
+        if packet.version() != VERSION {
+            return Err(Error::BadVersion(packet.version()));
+        }
+        let kind = packet.kind().ok_or(Error::BadKind(packet.kind_code()))?;
+        Ok(TernRepr {
+            kind,
+            req_type: packet.req_type(),
+            session: packet.session(),
+            pkt_num: packet.pkt_num(),
+            req_num: packet.req_num(),
+            msg_len: packet.msg_len(),
+        })
     }
 
-    /// Writes this header into the first [`HEADER_LEN`] bytes of `buf`.
-    pub fn emit(&self, buf: &mut [u8; HEADER_LEN]) {
-        let mut p = TernPacket::new_unchecked(&mut buf[..]);
-        p.set_kind(self.kind);
-        p.set_req_type(self.req_type);
-        p.set_session(self.session);
-        p.set_pkt_num(self.pkt_num);
-        p.set_req_num(self.req_num);
-        p.set_msg_len(self.msg_len);
+    /// Bytes [`emit`](Self::emit) writes: [`HEADER_LEN`].
+    pub const fn buffer_len(&self) -> usize {
+        HEADER_LEN
     }
 
-    /// This header as bytes.
+    /// Writes this header (magic and version included) into the first
+    /// [`HEADER_LEN`] bytes of `packet`; the payload is left alone. Panics
+    /// if the buffer is shorter (a programming error).
+    pub fn emit<T: AsRef<[u8]> + AsMut<[u8]> + ?Sized>(&self, packet: &mut TernPacket<&mut T>) {
+        packet.set_magic(MAGIC);
+        packet.set_version(VERSION);
+        packet.set_kind(self.kind);
+        packet.set_req_type(self.req_type);
+        packet.set_session(self.session);
+        packet.set_pkt_num(self.pkt_num);
+        packet.set_req_num(self.req_num);
+        packet.set_msg_len(self.msg_len);
+    }
+
+    /// This header as bytes: [`emit`](Self::emit) into a fresh array, for
+    /// callers that copy headers into their own send buffers.
     pub fn to_bytes(&self) -> [u8; HEADER_LEN] {
         let mut b = [0u8; HEADER_LEN];
-        self.emit(&mut b);
+        self.emit(&mut TernPacket::new_unchecked(&mut b[..]));
         b
     }
 }
@@ -271,7 +312,14 @@ impl TernRepr {
 mod tests {
     use super::*;
 
-    fn sample() -> TernRepr {
+    /// A request header (request type 0xbeef, session 513, packet 7,
+    /// request 0x01020304, message 8 MiB) followed by payload "xyz".
+    static PACKET_BYTES: [u8; 19] = [
+        0x54, 0x12, 0xbe, 0xef, 0x02, 0x01, 0x00, 0x07, 0x01, 0x02, 0x03, 0x04, 0x00, 0x80, 0x00,
+        0x00, b'x', b'y', b'z',
+    ];
+
+    fn packet_repr() -> TernRepr {
         TernRepr {
             kind: PacketKind::Request,
             req_type: 0xBEEF,
@@ -283,34 +331,79 @@ mod tests {
     }
 
     #[test]
-    fn roundtrip_and_byte_order() {
-        let r = sample();
-        let mut buf = r.to_bytes().to_vec();
-        assert_eq!(buf[0], MAGIC);
-        assert_eq!(buf[1], 0x12);
-        assert_eq!(&buf[2..4], &[0xBE, 0xEF]);
-        assert_eq!(&buf[4..6], &[0x02, 0x01]);
-        assert_eq!(&buf[8..12], &[1, 2, 3, 4]);
-        buf.extend_from_slice(b"xyz");
-        let (parsed, payload) = TernRepr::parse(&buf).unwrap();
-        assert_eq!(parsed, r);
-        assert_eq!(payload, b"xyz");
+    fn test_deconstruct() {
+        let p = TernPacket::new_checked(&PACKET_BYTES[..]).unwrap();
+        assert_eq!(p.magic(), MAGIC);
+        assert_eq!(p.version(), 1);
+        assert_eq!(p.kind(), Some(PacketKind::Request));
+        assert_eq!(p.req_type(), 0xbeef);
+        assert_eq!(p.session(), 513);
+        assert_eq!(p.pkt_num(), 7);
+        assert_eq!(p.req_num(), 0x0102_0304);
+        assert_eq!(p.msg_len(), 8 << 20);
+        assert_eq!(p.payload(), b"xyz");
+    }
+
+    #[test]
+    fn test_construct() {
+        let mut bytes = [0xa5u8; 19];
+        let mut p = TernPacket::new_unchecked(&mut bytes[..]);
+        p.set_magic(MAGIC);
+        p.set_version(1);
+        p.set_kind(PacketKind::Request);
+        p.set_req_type(0xbeef);
+        p.set_session(513);
+        p.set_pkt_num(7);
+        p.set_req_num(0x0102_0304);
+        p.set_msg_len(8 << 20);
+        p.payload_mut().copy_from_slice(b"xyz");
+        assert_eq!(bytes, PACKET_BYTES);
+    }
+
+    #[test]
+    fn test_parse() {
+        let p = TernPacket::new_checked(&PACKET_BYTES[..]).unwrap();
+        assert_eq!(TernRepr::parse(&p), Ok(packet_repr()));
+    }
+
+    #[test]
+    fn test_emit() {
+        let repr = packet_repr();
+        let mut bytes = [0u8; 19];
+        let mut p = TernPacket::new_unchecked(&mut bytes[..]);
+        repr.emit(&mut p);
+        p.payload_mut().copy_from_slice(b"xyz");
+        assert_eq!(repr.buffer_len(), 16);
+        assert_eq!(bytes, PACKET_BYTES);
+        assert_eq!(repr.to_bytes()[..], PACKET_BYTES[..16]);
+    }
+
+    #[test]
+    fn the_credit_return_count_is_rewritten_in_place() {
+        let mut bytes = packet_repr().to_bytes();
+        TernPacket::new_unchecked(&mut bytes[..]).set_msg_len(3);
+        assert_eq!(&bytes[12..16], &[0, 0, 0, 3]);
+        assert_eq!(&bytes[..12], &PACKET_BYTES[..12]);
+    }
+
+    fn parse(bytes: &[u8]) -> Result<TernRepr> {
+        TernRepr::parse(&TernPacket::new_checked(bytes)?)
     }
 
     #[test]
     fn rejects_bad_input() {
-        let good = sample().to_bytes();
-        assert_eq!(TernRepr::parse(&good[..15]), Err(WireError::Truncated));
-        assert_eq!(TernRepr::parse(&[]), Err(WireError::Truncated));
+        let good = packet_repr().to_bytes();
+        assert_eq!(parse(&good[..15]), Err(Error::Truncated));
+        assert_eq!(parse(&[]), Err(Error::Truncated));
         let mut b = good;
         b[0] = 0;
-        assert_eq!(TernRepr::parse(&b), Err(WireError::BadMagic(0)));
+        assert_eq!(parse(&b), Err(Error::BadMagic(0)));
         let mut b = good;
         b[1] = 0x22;
-        assert_eq!(TernRepr::parse(&b), Err(WireError::BadVersion(2)));
+        assert_eq!(parse(&b), Err(Error::BadVersion(2)));
         let mut b = good;
         b[1] = 0x1f;
-        assert_eq!(TernRepr::parse(&b), Err(WireError::BadKind(15)));
+        assert_eq!(parse(&b), Err(Error::BadKind(15)));
     }
 
     #[test]
@@ -329,7 +422,9 @@ mod tests {
                 buf[1] = 0x10 | (buf[1] & 0x07);
             }
             let n = (seed >> 8) as usize % buf.len();
-            let _ = TernRepr::parse(&buf[..n]);
+            if let Ok(p) = TernPacket::new_checked(&buf[..n]) {
+                let _ = (TernRepr::parse(&p), p.payload().len());
+            }
         }
     }
 }

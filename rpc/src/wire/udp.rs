@@ -12,8 +12,31 @@
 
 use std::net::Ipv4Addr;
 
-pub use super::ethernet::FrameError;
-use super::ipv4::{checksum_accumulate, checksum_finish, protocol};
+use super::checksum;
+use super::ipv4::protocol;
+use super::{Error, Result};
+
+mod field {
+    use std::ops::Range;
+    pub(crate) const SRC_PORT: Range<usize> = 0..2;
+    pub(crate) const DST_PORT: Range<usize> = 2..4;
+    pub(crate) const LENGTH: Range<usize> = 4..6;
+    pub(crate) const CHECKSUM: Range<usize> = 6..8;
+}
+
+/// Length of the header.
+pub const HEADER_LEN: usize = field::CHECKSUM.end;
+
+/// The one's-complement sum, not yet folded, of the IPv4 pseudo-header for
+/// a UDP datagram of `udp_len` bytes from `src` to `dst`.
+pub fn pseudo_header_sum(src: Ipv4Addr, dst: Ipv4Addr, udp_len: u16) -> u32 {
+    let mut pseudo = [0u8; 12];
+    pseudo[0..4].copy_from_slice(&src.octets());
+    pseudo[4..8].copy_from_slice(&dst.octets());
+    pseudo[9] = protocol::UDP;
+    pseudo[10..12].copy_from_slice(&udp_len.to_be_bytes());
+    checksum::accumulate(0, &pseudo)
+}
 
 /// A view of a UDP datagram in `buffer` (header, then payload).
 #[derive(Debug, Clone)]
@@ -21,71 +44,75 @@ pub struct UdpPacket<T: AsRef<[u8]>> {
     buffer: T,
 }
 
-/// The one's-complement sum of the IPv4 pseudo-header for a UDP datagram of
-/// `udp_len` bytes.
-fn pseudo_header_sum(src: Ipv4Addr, dst: Ipv4Addr, udp_len: u16) -> u32 {
-    let mut pseudo = [0u8; 12];
-    pseudo[0..4].copy_from_slice(&src.octets());
-    pseudo[4..8].copy_from_slice(&dst.octets());
-    pseudo[9] = protocol::UDP;
-    pseudo[10..12].copy_from_slice(&udp_len.to_be_bytes());
-    checksum_accumulate(0, &pseudo)
-}
-
 impl<T: AsRef<[u8]>> UdpPacket<T> {
-    /// Length of the header.
-    pub const HEADER_LEN: usize = 8;
-
     /// Wraps `buffer` without checking; accessors may panic on short
     /// buffers. Use [`new_checked`](Self::new_checked) for untrusted bytes.
-    pub fn new_unchecked(buffer: T) -> Self {
+    pub const fn new_unchecked(buffer: T) -> Self {
         UdpPacket { buffer }
     }
 
-    /// Wraps `buffer` after checking that the header is whole and its length
-    /// field lies between 8 and the buffer length.
-    pub fn new_checked(buffer: T) -> Result<Self, FrameError> {
-        let b = buffer.as_ref();
-        if b.len() < Self::HEADER_LEN {
-            return Err(FrameError::Truncated);
+    /// Wraps `buffer` after [`check_len`](Self::check_len).
+    pub fn new_checked(buffer: T) -> Result<Self> {
+        let p = Self::new_unchecked(buffer);
+        p.check_len()?;
+        Ok(p)
+    }
+
+    /// Checks that the header is whole ([`Error::Truncated`]) and that its
+    /// length field is at least 8 ([`Error::Malformed`]) and at most the
+    /// buffer length ([`Error::Truncated`]).
+    pub fn check_len(&self) -> Result<()> {
+        let buf_len = self.b().len();
+        if buf_len < HEADER_LEN {
+            return Err(Error::Truncated);
         }
-        let len = u16::from_be_bytes([b[4], b[5]]) as usize;
-        if len < Self::HEADER_LEN {
-            return Err(FrameError::Malformed("UDP length below 8"));
+        let len = self.len() as usize;
+        if len < HEADER_LEN {
+            return Err(Error::Malformed("UDP length below 8"));
         }
-        if len > b.len() {
-            return Err(FrameError::Truncated);
+        if len > buf_len {
+            return Err(Error::Truncated);
         }
-        Ok(UdpPacket { buffer })
+        Ok(())
+    }
+
+    /// Gives the buffer back.
+    pub fn into_inner(self) -> T {
+        self.buffer
     }
 
     fn b(&self) -> &[u8] {
         self.buffer.as_ref()
     }
 
+    fn u16_at(&self, r: std::ops::Range<usize>) -> u16 {
+        let b = &self.b()[r];
+        u16::from_be_bytes([b[0], b[1]])
+    }
+
     /// Source port.
     pub fn src_port(&self) -> u16 {
-        u16::from_be_bytes([self.b()[0], self.b()[1]])
+        self.u16_at(field::SRC_PORT)
     }
 
     /// Destination port.
     pub fn dst_port(&self) -> u16 {
-        u16::from_be_bytes([self.b()[2], self.b()[3]])
+        self.u16_at(field::DST_PORT)
     }
 
     /// Length field (header + payload).
     pub fn len(&self) -> u16 {
-        u16::from_be_bytes([self.b()[4], self.b()[5]])
+        self.u16_at(field::LENGTH)
     }
 
     /// Whether the datagram has no payload.
     pub fn is_empty(&self) -> bool {
-        self.len() as usize == Self::HEADER_LEN
+        self.len() as usize == HEADER_LEN
     }
 
     /// Checksum field (0 means the sender did not compute one).
     pub fn checksum_field(&self) -> u16 {
-        u16::from_be_bytes([self.b()[6], self.b()[7]])
+        self.u16_at(field::CHECKSUM)
     }
 
     /// Whether the checksum is right for this datagram sent from `src` to
@@ -96,48 +123,104 @@ impl<T: AsRef<[u8]>> UdpPacket<T> {
             return true;
         }
         let len = self.len();
-        let sum = checksum_accumulate(pseudo_header_sum(src, dst, len), &self.b()[..len as usize]);
-        checksum_finish(sum) == 0
+        let sum = checksum::accumulate(pseudo_header_sum(src, dst, len), &self.b()[..len as usize]);
+        checksum::finish(sum) == 0
     }
+}
 
-    /// The payload: from byte 8 to the length field.
-    pub fn payload(&self) -> &[u8] {
-        &self.b()[Self::HEADER_LEN..self.len() as usize]
+impl<'a, T: AsRef<[u8]> + ?Sized> UdpPacket<&'a T> {
+    /// The payload: from byte 8 to the length field, borrowed for as long
+    /// as the buffer.
+    pub fn payload(&self) -> &'a [u8] {
+        let end = self.len() as usize;
+        let data = self.buffer;
+        &data.as_ref()[HEADER_LEN..end]
     }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> UdpPacket<T> {
-    /// Writes the header for a payload of `payload_len` bytes with a zero
-    /// (absent) checksum; call [`fill_checksum`](Self::fill_checksum) after
-    /// writing the payload to add one. Panics if the buffer is shorter than 8
-    /// bytes (a programming error).
-    pub fn emit(&mut self, src_port: u16, dst_port: u16, payload_len: u16) {
-        let b = &mut self.buffer.as_mut()[..Self::HEADER_LEN];
-        b[0..2].copy_from_slice(&src_port.to_be_bytes());
-        b[2..4].copy_from_slice(&dst_port.to_be_bytes());
-        b[4..6].copy_from_slice(&(Self::HEADER_LEN as u16 + payload_len).to_be_bytes());
-        b[6..8].copy_from_slice(&[0, 0]);
+    fn put_u16(&mut self, r: std::ops::Range<usize>, v: u16) {
+        self.buffer.as_mut()[r].copy_from_slice(&v.to_be_bytes());
+    }
+
+    /// Sets the source port.
+    pub fn set_src_port(&mut self, v: u16) {
+        self.put_u16(field::SRC_PORT, v)
+    }
+
+    /// Sets the destination port.
+    pub fn set_dst_port(&mut self, v: u16) {
+        self.put_u16(field::DST_PORT, v)
+    }
+
+    /// Sets the length field (header + payload).
+    pub fn set_len(&mut self, v: u16) {
+        self.put_u16(field::LENGTH, v)
+    }
+
+    /// Sets the checksum field as given (see [`fill_checksum`](Self::fill_checksum)).
+    pub fn set_checksum_field(&mut self, v: u16) {
+        self.put_u16(field::CHECKSUM, v)
     }
 
     /// Computes and writes the checksum over header and payload (as given by
     /// the length field). Costs one pass over the datagram.
     pub fn fill_checksum(&mut self, src: Ipv4Addr, dst: Ipv4Addr) {
         let len = self.len();
-        let b = self.buffer.as_mut();
-        b[6..8].copy_from_slice(&[0, 0]);
-        let sum = checksum_finish(checksum_accumulate(
+        self.set_checksum_field(0);
+        let sum = checksum::finish(checksum::accumulate(
             pseudo_header_sum(src, dst, len),
-            &b[..len as usize],
+            &self.b()[..len as usize],
         ));
         // A computed 0 is sent as 0xffff (RFC 768): 0 means "no checksum".
-        let sum = if sum == 0 { 0xffff } else { sum };
-        b[6..8].copy_from_slice(&sum.to_be_bytes());
+        self.set_checksum_field(if sum == 0 { 0xffff } else { sum });
     }
 
     /// The payload, writable.
     pub fn payload_mut(&mut self) -> &mut [u8] {
         let end = self.len() as usize;
-        &mut self.buffer.as_mut()[Self::HEADER_LEN..end]
+        &mut self.buffer.as_mut()[HEADER_LEN..end]
+    }
+}
+
+/// The parsed contents of a UDP header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UdpRepr {
+    /// Source port.
+    pub src_port: u16,
+    /// Destination port.
+    pub dst_port: u16,
+    /// Bytes after the header.
+    pub payload_len: usize,
+}
+
+impl UdpRepr {
+    /// Reads a checked view. The checksum is left to
+    /// [`UdpPacket::verify_checksum`] (it needs the IP addresses, and a NIC
+    /// may have checked it already).
+    pub fn parse<T: AsRef<[u8]> + ?Sized>(packet: &UdpPacket<&T>) -> Result<UdpRepr> {
+        packet.check_len()?;
+        Ok(UdpRepr {
+            src_port: packet.src_port(),
+            dst_port: packet.dst_port(),
+            payload_len: packet.len() as usize - HEADER_LEN,
+        })
+    }
+
+    /// Bytes [`emit`](Self::emit) writes: [`HEADER_LEN`].
+    pub const fn buffer_len(&self) -> usize {
+        HEADER_LEN
+    }
+
+    /// Writes the header, length `8 + payload_len`, with a zero (absent)
+    /// checksum; call [`UdpPacket::fill_checksum`] after writing the payload
+    /// to add one. Panics if the buffer is shorter than 8 bytes (a
+    /// programming error); `payload_len` must fit the 16-bit length.
+    pub fn emit<T: AsRef<[u8]> + AsMut<[u8]> + ?Sized>(&self, packet: &mut UdpPacket<&mut T>) {
+        packet.set_src_port(self.src_port);
+        packet.set_dst_port(self.dst_port);
+        packet.set_len((HEADER_LEN + self.payload_len) as u16);
+        packet.set_checksum_field(0);
     }
 }
 
@@ -149,11 +232,68 @@ mod tests {
     const SRC: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
     const DST: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 2);
 
+    /// 10.77.0.1:4000 -> 10.77.0.2:31850, payload "hello"; checksum 0x1b5b
+    /// computed by hand (pseudo-header + header + payload, RFC 768).
+    static PACKET_BYTES: [u8; 13] = [
+        0x0f, 0xa0, 0x7c, 0x6a, 0x00, 0x0d, 0x1b, 0x5b, b'h', b'e', b'l', b'l', b'o',
+    ];
+
+    fn packet_repr() -> UdpRepr {
+        UdpRepr {
+            src_port: 4000,
+            dst_port: 31850,
+            payload_len: 5,
+        }
+    }
+
+    #[test]
+    fn test_deconstruct() {
+        let u = UdpPacket::new_checked(&PACKET_BYTES[..]).unwrap();
+        assert_eq!(
+            (u.src_port(), u.dst_port(), u.len(), u.checksum_field()),
+            (4000, 31850, 13, 0x1b5b)
+        );
+        assert!(!u.is_empty());
+        assert!(u.verify_checksum(SRC, DST));
+        assert_eq!(u.payload(), b"hello");
+    }
+
+    #[test]
+    fn test_construct() {
+        let mut bytes = [0xa5u8; 13];
+        let mut u = UdpPacket::new_unchecked(&mut bytes[..]);
+        u.set_src_port(4000);
+        u.set_dst_port(31850);
+        u.set_len(13);
+        u.payload_mut().copy_from_slice(b"hello");
+        u.fill_checksum(SRC, DST);
+        assert_eq!(bytes, PACKET_BYTES);
+    }
+
+    #[test]
+    fn test_parse() {
+        let u = UdpPacket::new_checked(&PACKET_BYTES[..]).unwrap();
+        assert_eq!(UdpRepr::parse(&u), Ok(packet_repr()));
+    }
+
+    #[test]
+    fn test_emit() {
+        let repr = packet_repr();
+        let mut bytes = [0xa5u8; 13];
+        let mut u = UdpPacket::new_unchecked(&mut bytes[..]);
+        repr.emit(&mut u);
+        assert_eq!(u.checksum_field(), 0, "emit leaves the checksum absent");
+        u.payload_mut().copy_from_slice(b"hello");
+        u.fill_checksum(SRC, DST);
+        assert_eq!(repr.buffer_len(), 8);
+        assert_eq!(bytes, PACKET_BYTES);
+    }
+
     #[test]
     fn emit_checksum_parse() {
         let mut bytes = [0u8; 8 + 5];
         let mut u = UdpPacket::new_unchecked(&mut bytes[..]);
-        u.emit(4000, 31850, 5);
+        packet_repr().emit(&mut u);
         u.payload_mut().copy_from_slice(b"hello");
         assert!(u.verify_checksum(SRC, DST), "zero checksum means none");
         u.fill_checksum(SRC, DST);
@@ -178,10 +318,15 @@ mod tests {
 
     #[test]
     fn known_checksum() {
-        // A datagram captured from Linux: 10.0.0.1:1234 -> 10.0.0.2:5678, payload "abc".
+        // 10.0.0.1:1234 -> 10.0.0.2:5678, payload "abc".
         let mut bytes = [0u8; 11];
         let mut u = UdpPacket::new_unchecked(&mut bytes[..]);
-        u.emit(1234, 5678, 3);
+        UdpRepr {
+            src_port: 1234,
+            dst_port: 5678,
+            payload_len: 3,
+        }
+        .emit(&mut u);
         u.payload_mut().copy_from_slice(b"abc");
         u.fill_checksum(Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2));
         // Independent computation by hand: pseudo header + header + payload words.
@@ -199,19 +344,16 @@ mod tests {
     fn bad_lengths_are_errors_and_random_bytes_never_panic() {
         assert_eq!(
             UdpPacket::new_checked(&[0u8; 7][..]).err(),
-            Some(FrameError::Truncated)
+            Some(Error::Truncated)
         );
         let mut b = [0u8; 8];
         b[5] = 7;
         assert!(matches!(
             UdpPacket::new_checked(&b[..]),
-            Err(FrameError::Malformed(_))
+            Err(Error::Malformed(_))
         ));
         b[5] = 9;
-        assert_eq!(
-            UdpPacket::new_checked(&b[..]).err(),
-            Some(FrameError::Truncated)
-        );
+        assert_eq!(UdpPacket::new_checked(&b[..]).err(), Some(Error::Truncated));
         let mut rng = StdRng::seed_from_u64(17);
         let mut valid = 0;
         for _ in 0..200_000 {
@@ -229,6 +371,7 @@ mod tests {
                     u.payload().len(),
                     u.verify_checksum(SRC, DST),
                     u.is_empty(),
+                    UdpRepr::parse(&u),
                 );
             }
         }

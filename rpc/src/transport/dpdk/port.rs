@@ -15,9 +15,8 @@ use dpdk_sys as sys;
 
 use super::DpdkConfig;
 use super::eal::{self, last_error, strerror};
-use crate::wire::ethernet::{EthernetFrame, MacAddr};
-use crate::wire::ipv4::Ipv4Packet;
-use crate::wire::udp::UdpPacket;
+use crate::wire::ethernet::{self, MacAddr};
+use crate::wire::{ipv4, udp};
 
 /// Ports this process has opened (each may be opened once).
 static OPEN_PORTS: Mutex<Vec<u16>> = Mutex::new(Vec::new());
@@ -176,7 +175,7 @@ fn configure(
     } else {
         socket
     };
-    let frame_room = EthernetFrame::<&[u8]>::HEADER_LEN + mtu as usize;
+    let frame_room = ethernet::HEADER_LEN + mtu as usize;
     let data_room = (sys::RTE_MBUF_DEFAULT_BUF_SIZE as usize)
         .max(frame_room + sys::RTE_PKTMBUF_HEADROOM as usize);
     let data_room = u16::try_from(data_room)
@@ -250,7 +249,7 @@ fn configure(
 
 /// Largest UDP payload in one frame of IP MTU `mtu`.
 pub(crate) fn max_udp_payload(mtu: u16) -> usize {
-    mtu as usize - Ipv4Packet::<&[u8]>::HEADER_LEN - UdpPacket::<&[u8]>::HEADER_LEN
+    mtu as usize - ipv4::HEADER_LEN - udp::HEADER_LEN
 }
 
 /// With several queues: one `rte_flow` rule per queue sending its UDP port

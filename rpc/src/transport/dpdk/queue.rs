@@ -13,17 +13,14 @@ use super::mbuf::Mbuf;
 use super::port::{self, OpenPort};
 use super::{DpdkConfig, DpdkStats, eal};
 use crate::transport::{RxBatch, Transport, TxDatagram};
-use crate::wire::arp::{ArpPacket, operation};
-use crate::wire::ethernet::{EthernetFrame, MacAddr, ethertype};
-use crate::wire::ipv4::{Ipv4Packet, protocol};
-use crate::wire::udp::UdpPacket;
+use crate::wire::arp::{ArpPacket, ArpRepr, operation};
+use crate::wire::ethernet::{self, EthernetFrame, EthernetRepr, MacAddr, ethertype};
+use crate::wire::ipv4::{self, Ipv4Packet, Ipv4Repr, protocol};
+use crate::wire::udp::{self, UdpPacket, UdpRepr};
 
 /// Frames received or sent per `rte_eth_*_burst` call.
 const BURST: usize = 32;
-const ETH: usize = EthernetFrame::<&[u8]>::HEADER_LEN;
-const IP: usize = Ipv4Packet::<&[u8]>::HEADER_LEN;
-const UDP: usize = UdpPacket::<&[u8]>::HEADER_LEN;
-const HEADERS: usize = ETH + IP + UDP;
+const HEADERS: usize = ethernet::HEADER_LEN + ipv4::HEADER_LEN + udp::HEADER_LEN;
 const TTL: u8 = 64;
 
 /// A [`Transport`] over one RX/TX queue pair of a DPDK Ethernet port.
@@ -107,7 +104,7 @@ impl DpdkTransport {
             mac,
             pools,
         } = port::open(config)?;
-        let frame_max = ETH + config.mtu as usize;
+        let frame_max = ethernet::HEADER_LEN + config.mtu as usize;
         let shared_arp = SharedArp::default();
         Ok(pools
             .into_iter()
@@ -198,16 +195,20 @@ impl DpdkTransport {
         };
         bytes.fill(0);
         let mut eth = EthernetFrame::new_unchecked(&mut bytes[..]);
-        eth.set_dst_addr(eth_dst);
-        eth.set_src_addr(self.mac);
-        eth.set_ethertype(ethertype::ARP);
-        ArpPacket::new_unchecked(eth.payload_mut()).emit(
-            op,
-            self.mac,
-            *self.local.ip(),
+        EthernetRepr {
+            src_addr: self.mac,
+            dst_addr: eth_dst,
+            ethertype: ethertype::ARP,
+        }
+        .emit(&mut eth);
+        ArpRepr {
+            operation: op,
+            sender_mac: self.mac,
+            sender_ip: *self.local.ip(),
             target_mac,
             target_ip,
-        );
+        }
+        .emit(&mut ArpPacket::new_unchecked(eth.payload_mut()));
         let mut raw = m.into_raw();
         // SAFETY: raw is a valid mbuf we own; the queue was set up by port::open
         // and only this transport (one thread) uses it.
@@ -236,16 +237,22 @@ impl DpdkTransport {
         eth.set_ethertype(ethertype::IPV4);
         self.ip_ident = self.ip_ident.wrapping_add(1);
         let mut ip = Ipv4Packet::new_unchecked(eth.payload_mut());
-        ip.emit(
-            *self.local.ip(),
-            *d.peer.ip(),
-            protocol::UDP,
-            self.ip_ident,
-            TTL,
-            (UDP + len) as u16,
-        );
+        Ipv4Repr {
+            src_addr: *self.local.ip(),
+            dst_addr: *d.peer.ip(),
+            protocol: protocol::UDP,
+            ident: self.ip_ident,
+            ttl: TTL,
+            payload_len: udp::HEADER_LEN + len,
+        }
+        .emit(&mut ip);
         let mut udp = UdpPacket::new_unchecked(ip.payload_mut());
-        udp.emit(self.local.port(), d.peer.port(), len as u16);
+        UdpRepr {
+            src_port: self.local.port(),
+            dst_port: d.peer.port(),
+            payload_len: len,
+        }
+        .emit(&mut udp);
         let payload = udp.payload_mut();
         payload[..d.header.len()].copy_from_slice(d.header);
         payload[d.header.len()..].copy_from_slice(d.payload);
@@ -344,20 +351,20 @@ impl DpdkTransport {
     }
 
     fn handle_arp(&mut self, bytes: &[u8]) {
-        let Ok(arp) = ArpPacket::new_checked(bytes) else {
+        let Ok(arp) = ArpPacket::new_checked(bytes).and_then(|p| ArpRepr::parse(&p)) else {
             self.stats.rx_malformed += 1;
             return;
         };
         let me = *self.local.ip();
-        let (sender_ip, sender_mac) = (arp.sender_ip(), arp.sender_mac());
+        let (sender_ip, sender_mac) = (arp.sender_ip, arp.sender_mac);
         // Learn from any ARP naming us, and refresh peers we already know.
-        if (arp.target_ip() == me || self.arp.lookup(sender_ip).is_some())
+        if (arp.target_ip == me || self.arp.lookup(sender_ip).is_some())
             && self.arp.learn(sender_ip, sender_mac)
         {
             self.arp
                 .take_held(sender_ip, sender_mac, &mut self.released);
         }
-        if arp.operation() == operation::REQUEST && arp.target_ip() == me {
+        if arp.operation == operation::REQUEST && arp.target_ip == me {
             self.send_arp(operation::REPLY, sender_mac, sender_mac, sender_ip);
         }
         self.stats.rx_arp += 1;
