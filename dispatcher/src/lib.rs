@@ -17,4 +17,3 @@ pub mod dispatch;
 pub mod server;
 pub mod spec;
 pub mod transport_choice;
-pub mod worker_idle;

@@ -26,7 +26,6 @@ use crate::cli::{Config, DEFAULT_PORT, available_cores};
 use crate::dispatch::{DispatchConfig, Dispatcher, RouteCounters, RouteEntry};
 use crate::spec::{Route, Spec};
 use crate::transport_choice::open_transport;
-use crate::worker_idle::idle_factory;
 
 /// A dispatcher that has started (modules registered, workers running,
 /// transport bound) and is ready to [`run`](Server::run).
@@ -155,7 +154,7 @@ impl Server {
                 cores: config.cores.clone(),
                 local_queue,
                 inbox_capacity: config.inbox,
-                idle: idle_factory(config.idle),
+                idle: config.idle,
             },
         )
         .context("cannot start the workers")?;

@@ -31,7 +31,6 @@ pub mod guest_build;
 mod cache;
 mod executor;
 mod function;
-mod idle;
 mod invoke;
 mod pool;
 mod run_queue;
@@ -41,7 +40,6 @@ mod wasi;
 mod worker_loop;
 
 pub use function::{Abi, FunctionLimits, RegisterError};
-pub use idle::{Idle, ParkIdle};
-pub use pool::{IdleFactory, WorkerPool, WorkerPoolConfig};
+pub use pool::{WorkerPool, WorkerPoolConfig};
 pub use run_queue::LocalQueue;
 pub use runtime::{CacheStats, ResidentSandbox, Runtime, RuntimeConfig};

@@ -1,25 +1,21 @@
 //! The [`WorkerPool`]: per-core worker threads and the lock-free queues
 //! between them and the dispatcher.
 
-use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::{JoinHandle, Thread};
 
 use crossbeam::queue::{ArrayQueue, SegQueue};
+use tern_rpc::{IdleMode, IdleStrategy};
 use tern_sched::{Completion, Job, WorkerState};
 
-use crate::idle::{Idle, ParkIdle};
 use crate::run_queue::LocalQueue;
 use crate::runtime::Runtime;
 use crate::sandbox::RunSlot;
 use crate::worker_loop::{WorkerContext, run_worker};
 
-/// Makes one worker's idle strategy; called once per worker thread.
-pub type IdleFactory = Arc<dyn Fn() -> Box<dyn Idle> + Send + Sync>;
-
 /// Settings of a [`WorkerPool`].
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct WorkerPoolConfig {
     /// Number of worker threads.
     pub workers: usize,
@@ -31,31 +27,25 @@ pub struct WorkerPoolConfig {
     /// Capacity of each worker's inbox; [`WorkerPool::submit`] refuses a job
     /// when it is full.
     pub inbox_capacity: usize,
-    /// Each worker's idle strategy.
-    pub idle: IdleFactory,
+    /// How each worker waits when it has nothing to run: tern-rpc's
+    /// [`IdleStrategy`](tern_rpc::IdleStrategy) in this mode, one per
+    /// worker. `Adaptive` (the default) spins ~10 µs, yields, then parks
+    /// 50 µs at a time, giving the core away when threads outnumber cores;
+    /// `Spin` never gives it away. Either way [`WorkerPool::submit`] unparks
+    /// the worker, so a parked worker starts a new job at once.
+    pub idle: IdleMode,
 }
 
 impl Default for WorkerPoolConfig {
-    /// One unpinned worker, FIFO, inbox of 1024, [`ParkIdle`].
+    /// One unpinned worker, FIFO, inbox of 1024, [`IdleMode::Adaptive`].
     fn default() -> Self {
         WorkerPoolConfig {
             workers: 1,
             cores: None,
             local_queue: LocalQueue::Fifo,
             inbox_capacity: 1024,
-            idle: Arc::new(|| Box::new(ParkIdle::default()) as Box<dyn Idle>),
+            idle: IdleMode::Adaptive,
         }
-    }
-}
-
-impl fmt::Debug for WorkerPoolConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WorkerPoolConfig")
-            .field("workers", &self.workers)
-            .field("cores", &self.cores)
-            .field("local_queue", &self.local_queue)
-            .field("inbox_capacity", &self.inbox_capacity)
-            .finish_non_exhaustive()
     }
 }
 
@@ -124,7 +114,7 @@ impl WorkerPool {
                 shared: shared.clone(),
                 local_queue: config.local_queue,
                 core: config.cores.as_ref().map(|c| c[index % c.len()]),
-                idle: (config.idle)(),
+                idle: IdleStrategy::new(config.idle),
                 stop: stop.clone(),
                 completion_waker: completion_waker.clone(),
             };

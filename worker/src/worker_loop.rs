@@ -10,12 +10,12 @@ use std::sync::{Arc, OnceLock};
 use std::task::Poll;
 use std::thread::Thread;
 
+use tern_rpc::IdleStrategy;
 use tern_sched::clock;
 use tern_sched::{Completion, Job, Outcome};
 
 use crate::executor::{block_on, poll_once};
 use crate::function::Function;
-use crate::idle::Idle;
 use crate::invoke::{Payload, invoke};
 use crate::pool::WorkerShared;
 use crate::run_queue::{LocalQueue, RunQueue};
@@ -28,7 +28,7 @@ pub(crate) struct WorkerContext {
     pub shared: Arc<WorkerShared>,
     pub local_queue: LocalQueue,
     pub core: Option<usize>,
-    pub idle: Box<dyn Idle>,
+    pub idle: IdleStrategy,
     pub stop: Arc<AtomicBool>,
     pub completion_waker: Arc<OnceLock<Thread>>,
 }
