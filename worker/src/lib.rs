@@ -34,6 +34,7 @@ mod function;
 mod invoke;
 mod pool;
 mod run_queue;
+mod run_state;
 mod runtime;
 mod sandbox;
 mod wasi;

@@ -5,13 +5,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::{JoinHandle, Thread};
 
-use crossbeam::queue::{ArrayQueue, SegQueue};
 use tern_rpc::{IdleMode, IdleStrategy};
 use tern_sched::{Completion, Job, WorkerState};
 
 use crate::run_queue::LocalQueue;
+use crate::run_state::WorkerShared;
 use crate::runtime::Runtime;
-use crate::sandbox::RunSlot;
 use crate::worker_loop::{WorkerContext, run_worker};
 
 /// Settings of a [`WorkerPool`].
@@ -47,17 +46,6 @@ impl Default for WorkerPoolConfig {
             idle: IdleMode::Adaptive,
         }
     }
-}
-
-/// What one worker shares with the dispatcher.
-pub(crate) struct WorkerShared {
-    pub state: WorkerState,
-    /// Jobs handed over and not yet taken into the local run queue.
-    pub inbox: ArrayQueue<Job>,
-    /// Finished jobs, drained by [`WorkerPool::poll_completions`].
-    pub completions: SegQueue<Completion>,
-    /// Read by the epoch callback of the request running on this worker.
-    pub slot: Arc<RunSlot>,
 }
 
 /// Per-core worker threads, each running requests in fresh sandboxes.
@@ -102,12 +90,7 @@ impl WorkerPool {
             next_poll: AtomicUsize::new(0),
         };
         for index in 0..config.workers {
-            let shared = Arc::new(WorkerShared {
-                state: WorkerState::new(),
-                inbox: ArrayQueue::new(config.inbox_capacity),
-                completions: SegQueue::new(),
-                slot: Arc::new(RunSlot::default()),
-            });
+            let shared = Arc::new(WorkerShared::new(config.inbox_capacity));
             let ctx = WorkerContext {
                 index,
                 runtime: runtime.clone(),
@@ -165,7 +148,7 @@ impl WorkerPool {
         w.state.on_assigned(expected);
         match w.inbox.push(job) {
             Ok(()) => {
-                w.slot.reschedule.store(true, Ordering::Relaxed);
+                w.slot.request_reschedule();
                 self.threads[worker].unpark();
                 Ok(())
             }
@@ -183,7 +166,7 @@ impl WorkerPool {
     /// every worker takes its epoch callback once (a few hundred ns each).
     pub fn preempt(&self, worker: usize) {
         if let Some(w) = self.workers.get(worker) {
-            w.slot.reschedule.store(true, Ordering::Relaxed);
+            w.slot.request_reschedule();
             self.runtime.bump_epoch();
             self.threads[worker].unpark();
         }
@@ -226,7 +209,7 @@ impl WorkerPool {
         // Preemptible requests yield at their next check and are dropped;
         // parked workers wake up and see the flag.
         for (w, t) in self.workers.iter().zip(&self.threads) {
-            w.slot.reschedule.store(true, Ordering::Relaxed);
+            w.slot.request_reschedule();
             t.unpark();
         }
         self.runtime.bump_epoch();

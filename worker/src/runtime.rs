@@ -22,7 +22,8 @@ use crate::cache::ModuleCache;
 use crate::executor::block_on;
 use crate::function::{Abi, Entry, Function, FunctionLimits, RawExports, RegisterError};
 use crate::invoke::{Payload, invoke};
-use crate::sandbox::{RunSlot, Sandbox};
+use crate::run_state::RunSlot;
+use crate::sandbox::Sandbox;
 use crate::wasi;
 
 /// Settings of a [`Runtime`].
@@ -387,9 +388,7 @@ impl Runtime {
             return (Outcome::Rejected, Vec::new());
         };
         let slot = BLOCKING_SLOT.with(Arc::clone);
-        let max_exec = u64::try_from(func.limits.max_exec.as_nanos()).unwrap_or(u64::MAX);
-        slot.exec_deadline_ns
-            .store(clock::now_ns().saturating_add(max_exec), Ordering::Relaxed);
+        slot.start_slice(clock::now_ns(), func.limits.max_exec, 0);
         block_on(invoke(
             &self.engine,
             func,
@@ -408,7 +407,7 @@ impl Runtime {
             .function(f)
             .ok_or_else(|| anyhow::anyhow!("no function with id {}", f.index()))?;
         let slot = BLOCKING_SLOT.with(Arc::clone);
-        slot.exec_deadline_ns.store(u64::MAX, Ordering::Relaxed);
+        slot.no_exec_limit();
         let mut store = crate::invoke::new_store(
             &self.engine,
             Sandbox::new(

@@ -17,8 +17,8 @@ use tern_sched::{Completion, Job, Outcome};
 use crate::executor::{block_on, poll_once};
 use crate::function::Function;
 use crate::invoke::{Payload, invoke};
-use crate::pool::WorkerShared;
 use crate::run_queue::{LocalQueue, RunQueue};
+use crate::run_state::{WorkerShared, virtual_start_ns};
 use crate::runtime::Runtime;
 
 /// Everything a worker thread owns, moved into it at spawn.
@@ -98,7 +98,6 @@ pub(crate) fn run_worker(ctx: WorkerContext) {
             finish(task, Outcome::Rejected, Vec::new());
             continue;
         };
-        let max_exec = u64::try_from(function.limits.max_exec.as_nanos()).unwrap_or(u64::MAX);
         // Run slices of this task until it completes or yields to an
         // earlier deadline.
         loop {
@@ -107,13 +106,12 @@ pub(crate) fn run_worker(ctx: WorkerContext) {
             // run), so start + expected is still the expected finish.
             shared.state.on_running(
                 task.job.deadline_ns,
-                start - task.exec_ns.min(start - 1),
+                virtual_start_ns(start, task.exec_ns),
                 task.job.expected_ns,
             );
-            shared.slot.exec_deadline_ns.store(
-                start.saturating_add(max_exec.saturating_sub(task.exec_ns)),
-                Ordering::Relaxed,
-            );
+            shared
+                .slot
+                .start_slice(start, function.limits.max_exec, task.exec_ns);
             if !preemptible {
                 // FIFO: the invocation makes synchronous calls and is ready at
                 // its first poll, so it runs on this stack, no box.
@@ -175,7 +173,7 @@ pub(crate) fn run_worker(ctx: WorkerContext) {
 /// reschedule flag first, so an arrival after the drain sets it again.
 #[inline]
 fn take_inbox<'rt>(shared: &WorkerShared, rt: &'rt Runtime, queue: &mut RunQueue<Task<'rt>>) {
-    shared.slot.reschedule.store(false, Ordering::Relaxed);
+    shared.slot.clear_reschedule();
     while let Some(job) = shared.inbox.pop() {
         let function = rt.function(job.function);
         queue.push(
