@@ -177,6 +177,10 @@ impl Workers for NoopWorkers {
         }
     }
     fn preempt(&self, _i: usize) {}
+
+    fn preemptible(&self) -> bool {
+        false
+    }
     #[inline]
     fn poll_completions(&self, out: &mut Vec<Completion>) -> usize {
         let before = out.len();

@@ -39,6 +39,9 @@ pub trait Workers {
     fn submit(&self, i: usize, job: Job) -> Result<(), Job>;
     /// Makes worker `i` re-run its local scheduler at once.
     fn preempt(&self, i: usize);
+    /// Whether a running request yields to an earlier deadline queued behind
+    /// it (what admission counts as work ahead depends on it).
+    fn preemptible(&self) -> bool;
     /// Moves finished jobs into `out`; returns how many.
     fn poll_completions(&self, out: &mut Vec<Completion>) -> usize;
 }
@@ -57,6 +60,9 @@ impl Workers for WorkerPool {
     }
     fn preempt(&self, i: usize) {
         WorkerPool::preempt(self, i)
+    }
+    fn preemptible(&self) -> bool {
+        WorkerPool::preemptible(self)
     }
     #[inline]
     fn poll_completions(&self, out: &mut Vec<Completion>) -> usize {
@@ -160,7 +166,9 @@ struct InFlight<T> {
 pub struct Dispatcher<W, T> {
     workers: W,
     policy: Box<dyn Policy>,
-    local_edf: bool,
+    /// Whether the workers preempt: a running request with a later deadline
+    /// is then not work ahead of a new one (admission).
+    preempting_workers: bool,
     admission: bool,
     routes: Vec<RouteEntry>,
     /// Request type -> index into `routes` + 1 (0: none), up to the largest type.
@@ -199,7 +207,7 @@ impl<W: Workers, T: Copy> Dispatcher<W, T> {
             by_type[r.request_type as usize] = i as u32 + 1;
         }
         Dispatcher {
-            local_edf: policy.wants_local_edf(),
+            preempting_workers: workers.preemptible(),
             workers,
             policy,
             admission: config.admission,
@@ -321,7 +329,7 @@ impl<W: Workers, T: Copy> Dispatcher<W, T> {
             && !admits(
                 &info,
                 &self.workers.state(worker).snapshot(),
-                self.local_edf,
+                self.preempting_workers,
             )
         {
             return Some(self.answer_now(
@@ -473,6 +481,7 @@ mod tests {
         capacity: usize,
         preempted: RefCell<Vec<usize>>,
         done: RefCell<Vec<Completion>>,
+        preemptible: bool,
     }
 
     impl FakeWorkers {
@@ -483,7 +492,14 @@ mod tests {
                 capacity,
                 preempted: RefCell::new(Vec::new()),
                 done: RefCell::new(Vec::new()),
+                preemptible: false,
             }
+        }
+
+        /// The same workers, saying they preempt.
+        fn preempting(mut self) -> Self {
+            self.preemptible = true;
+            self
         }
 
         /// Finishes the oldest job with `outcome` and `output`.
@@ -519,6 +535,9 @@ mod tests {
         }
         fn preempt(&self, i: usize) {
             self.preempted.borrow_mut().push(i);
+        }
+        fn preemptible(&self) -> bool {
+            self.preemptible
         }
         fn poll_completions(&self, out: &mut Vec<Completion>) -> usize {
             let mut done = self.done.borrow_mut();
@@ -695,6 +714,26 @@ mod tests {
         d.workers().finish(Outcome::Ok, b"");
         responses(&mut d);
         assert!(d.on_request(4, 5, Vec::new(), 1_000).is_none());
+    }
+
+    #[test]
+    fn admission_counts_a_later_deadline_as_ahead_only_without_preemption() {
+        // A 1 ms request (deadline 2 ms) runs; a 10 µs one (deadline 100 µs)
+        // arrives. Workers that preempt will run it first; others will not.
+        for (workers, admitted) in [
+            (FakeWorkers::new(1, 8), false),
+            (FakeWorkers::new(1, 8).preempting(), true),
+        ] {
+            let mut d = dispatcher(workers, "lld", true);
+            assert!(d.on_request(1, 5, Vec::new(), 1_000).is_none());
+            d.workers().states[0].on_running(1_000 + 2_000_000, 1_000, 1_000_000);
+            let r = d.on_request(2, 1, Vec::new(), 2_000);
+            assert_eq!(
+                r.map(|r| r.status),
+                (!admitted).then_some(Status::RejectedOverload),
+                "preemptible workers: {admitted}"
+            );
+        }
     }
 
     #[test]

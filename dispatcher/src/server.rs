@@ -96,10 +96,12 @@ impl Server {
             check_cores(&[core]).context("--dispatcher-core")?;
         }
         let policy = policy::by_name(&config.policy)?;
-        let local_queue = if policy.wants_local_edf() {
-            LocalQueue::Edf
+        // The one place the policy decides how the workers schedule locally:
+        // EDF policies get deadline-ordered, preemptible workers.
+        let (local_queue, preemptible) = if policy.wants_local_edf() {
+            (LocalQueue::Edf, true)
         } else {
-            LocalQueue::Fifo
+            (LocalQueue::Fifo, false)
         };
 
         let mut runtime_config = RuntimeConfig {
@@ -153,6 +155,7 @@ impl Server {
                 workers: config.workers,
                 cores: config.cores.clone(),
                 local_queue,
+                preemptible,
                 inbox_capacity: config.inbox,
                 idle: config.idle,
             },

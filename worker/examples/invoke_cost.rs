@@ -122,6 +122,7 @@ fn main() -> anyhow::Result<()> {
         WorkerPoolConfig {
             workers: 1,
             local_queue: LocalQueue::Fifo,
+            preemptible: false,
             ..WorkerPoolConfig::default()
         },
     )?;

@@ -11,8 +11,9 @@
 //!   request only instantiates.
 //! - [`WorkerPool`]: per-core worker threads, each with a bounded lock-free
 //!   inbox, a local run queue ([`LocalQueue::Fifo`] or [`LocalQueue::Edf`]),
-//!   and a completion queue back to the dispatcher; a worker may suspend a
-//!   running request at an epoch yield and switch to an earlier deadline.
+//!   and a completion queue back to the dispatcher; a preemptible worker
+//!   ([`WorkerPoolConfig::preemptible`]) suspends a running request at an
+//!   epoch yield and switches to an earlier deadline.
 //!
 //! What crosses between the dispatcher and the workers is defined in
 //! `tern-sched`, which builds without wasmtime: the [`Job`](tern_sched::Job)

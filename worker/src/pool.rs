@@ -23,6 +23,15 @@ pub struct WorkerPoolConfig {
     pub cores: Option<Vec<usize>>,
     /// Order of each worker's local run queue.
     pub local_queue: LocalQueue,
+    /// Whether a running request may be suspended for an earlier deadline.
+    /// `true`: each request runs on a wasmtime fiber (`call_async`, a few
+    /// hundred ns more per request) and yields at the epoch check after a
+    /// [`submit`](WorkerPool::submit) or [`preempt`](WorkerPool::preempt);
+    /// with an EDF queue the worker then switches to a queued earlier
+    /// deadline (with FIFO nothing is ever earlier, so it only resumes).
+    /// `false`: requests run to their end with synchronous calls on the
+    /// worker's stack. The dispatcher sets it from its policy.
+    pub preemptible: bool,
     /// Capacity of each worker's inbox; [`WorkerPool::submit`] refuses a job
     /// when it is full.
     pub inbox_capacity: usize,
@@ -36,12 +45,14 @@ pub struct WorkerPoolConfig {
 }
 
 impl Default for WorkerPoolConfig {
-    /// One unpinned worker, FIFO, inbox of 1024, [`IdleMode::Adaptive`].
+    /// One unpinned worker, FIFO, not preemptible, inbox of 1024,
+    /// [`IdleMode::Adaptive`].
     fn default() -> Self {
         WorkerPoolConfig {
             workers: 1,
             cores: None,
             local_queue: LocalQueue::Fifo,
+            preemptible: false,
             inbox_capacity: 1024,
             idle: IdleMode::Adaptive,
         }
@@ -61,6 +72,7 @@ pub struct WorkerPool {
     stop: Arc<AtomicBool>,
     completion_waker: Arc<OnceLock<Thread>>,
     next_poll: AtomicUsize,
+    preemptible: bool,
 }
 
 impl WorkerPool {
@@ -88,6 +100,7 @@ impl WorkerPool {
             stop: stop.clone(),
             completion_waker: completion_waker.clone(),
             next_poll: AtomicUsize::new(0),
+            preemptible: config.preemptible,
         };
         for index in 0..config.workers {
             let shared = Arc::new(WorkerShared::new(config.inbox_capacity));
@@ -96,6 +109,7 @@ impl WorkerPool {
                 runtime: runtime.clone(),
                 shared: shared.clone(),
                 local_queue: config.local_queue,
+                preemptible: config.preemptible,
                 core: config.cores.as_ref().map(|c| c[index % c.len()]),
                 idle: IdleStrategy::new(config.idle),
                 stop: stop.clone(),
@@ -125,6 +139,12 @@ impl WorkerPool {
     /// The runtime the workers run functions from.
     pub fn runtime(&self) -> &Arc<Runtime> {
         &self.runtime
+    }
+
+    /// Whether the workers suspend a running request for an earlier
+    /// deadline ([`WorkerPoolConfig::preemptible`]).
+    pub fn preemptible(&self) -> bool {
+        self.preemptible
     }
 
     /// What worker `worker` publishes for policies. Panics if `worker >= len()`.
@@ -160,7 +180,7 @@ impl WorkerPool {
     }
 
     /// Makes `worker` run its local scheduler at once rather than at the
-    /// next epoch tick: with an EDF local queue, the running request yields
+    /// next epoch tick: on a preemptible worker, the running request yields
     /// at its next check and the worker switches to an earlier deadline if
     /// one is queued. Bumps the engine epoch, so every running request on
     /// every worker takes its epoch callback once (a few hundred ns each).
@@ -197,8 +217,8 @@ impl WorkerPool {
     }
 
     /// Stops the workers and waits for them. Jobs still queued or suspended
-    /// are dropped without a completion; a request running on an EDF worker
-    /// is stopped at its next epoch check, one on a FIFO worker runs to its
+    /// are dropped without a completion; a request running on a preemptible
+    /// worker is stopped at its next epoch check, one on another runs to its
     /// end (or its time limit). Also done when the pool is dropped.
     pub fn shutdown(mut self) {
         self.stop_and_join();

@@ -42,7 +42,7 @@ pub struct RuntimeConfig {
     /// size); each function's own limit must not exceed it.
     pub max_memory_bytes: u64,
     /// Epoch tick period: how often a running request checks its time limit
-    /// and, in a worker with an EDF queue, whether to yield.
+    /// and, in a preemptible worker, whether to yield.
     pub quantum: Duration,
     /// Largest native stack Wasm code may use, bytes; deeper recursion ends
     /// with [`Outcome::StackOverflow`].
@@ -371,7 +371,7 @@ impl Runtime {
     }
 
     /// Like [`invoke_blocking`](Self::invoke_blocking) but through the
-    /// preemptible path an EDF worker uses (guest on a wasmtime fiber,
+    /// path a preemptible worker uses (guest on a wasmtime fiber,
     /// `call_async`, polled by the worker's executor); nothing preempts it
     /// here. For measuring what preemptibility costs.
     pub fn invoke_blocking_preemptible(&self, f: FunctionId, input: &[u8]) -> (Outcome, Vec<u8>) {

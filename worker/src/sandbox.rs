@@ -44,8 +44,8 @@ pub(crate) struct Sandbox {
     pub max_memory: usize,
     /// Set by a host hook that stopped the request.
     pub fault: Option<Fault>,
-    /// Whether an epoch tick may suspend the request (worker pool with an
-    /// EDF local queue) or only checks its time limit.
+    /// Whether an epoch tick may suspend the request (a preemptible worker
+    /// pool) or only checks its time limit.
     pub preemptible: bool,
     pub slot: Arc<RunSlot>,
     /// State of `random_get`'s xorshift generator.

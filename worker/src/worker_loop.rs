@@ -27,6 +27,7 @@ pub(crate) struct WorkerContext {
     pub runtime: Arc<Runtime>,
     pub shared: Arc<WorkerShared>,
     pub local_queue: LocalQueue,
+    pub preemptible: bool,
     pub core: Option<usize>,
     pub idle: IdleStrategy,
     pub stop: Arc<AtomicBool>,
@@ -52,6 +53,7 @@ pub(crate) fn run_worker(ctx: WorkerContext) {
         runtime,
         shared,
         local_queue,
+        preemptible,
         core,
         mut idle,
         stop,
@@ -63,7 +65,6 @@ pub(crate) fn run_worker(ctx: WorkerContext) {
         tracing::warn!(worker = index, core, "cannot pin worker thread to core");
     }
     let rt: &Runtime = &runtime;
-    let preemptible = local_queue == LocalQueue::Edf;
     let mut queue: RunQueue<Task<'_>> = RunQueue::new(local_queue);
     let mut idle_marked = false;
     let finish = |task: Task<'_>, outcome: Outcome, output: Vec<u8>| {
@@ -113,7 +114,7 @@ pub(crate) fn run_worker(ctx: WorkerContext) {
                 .slot
                 .start_slice(start, function.limits.max_exec, task.exec_ns);
             if !preemptible {
-                // FIFO: the invocation makes synchronous calls and is ready at
+                // Not preemptible: the invocation makes synchronous calls and is ready at
                 // its first poll, so it runs on this stack, no box.
                 let payload = std::mem::take(&mut task.job.payload);
                 let slot = shared.slot.clone();

@@ -108,13 +108,14 @@ fn collect(pool: &WorkerPool, n: usize) -> HashMap<u64, Completion> {
     got.into_iter().map(|c| (c.id, c)).collect()
 }
 
-fn hostile_through_pool(local_queue: LocalQueue, workers: usize) {
+fn hostile_through_pool(local_queue: LocalQueue, preemptible: bool, workers: usize) {
     let fx = fixture();
     let pool = WorkerPool::start(
         fx.rt.clone(),
         WorkerPoolConfig {
             workers,
             local_queue,
+            preemptible,
             ..WorkerPoolConfig::default()
         },
     )
@@ -161,12 +162,12 @@ fn hostile_through_pool(local_queue: LocalQueue, workers: usize) {
 
 #[test]
 fn hostile_functions_through_a_fifo_worker() {
-    hostile_through_pool(LocalQueue::Fifo, 1);
+    hostile_through_pool(LocalQueue::Fifo, false, 1);
 }
 
 #[test]
 fn hostile_functions_through_edf_workers() {
-    hostile_through_pool(LocalQueue::Edf, 2);
+    hostile_through_pool(LocalQueue::Edf, true, 2);
 }
 
 #[test]

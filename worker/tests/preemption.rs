@@ -80,6 +80,7 @@ fn short_earlier_deadline_request_preempts_a_long_one() {
         WorkerPoolConfig {
             workers: 1,
             local_queue: LocalQueue::Edf,
+            preemptible: true,
             ..WorkerPoolConfig::default()
         },
     )
@@ -117,13 +118,16 @@ fn short_earlier_deadline_request_preempts_a_long_one() {
     pool.shutdown();
 }
 
-#[test]
-fn fifo_worker_does_not_preempt() {
+/// On a worker of `local_queue` that is not preemptible, a long request that
+/// is running finishes before a short earlier-deadline one that arrives.
+fn running_request_is_not_preempted(local_queue: LocalQueue) {
     let (rt, hash, fib) = runtime_with_hash_and_fib();
     let pool = WorkerPool::start(
         rt.clone(),
         WorkerPoolConfig {
             workers: 1,
+            local_queue,
+            preemptible: false,
             ..WorkerPoolConfig::default()
         },
     )
@@ -142,6 +146,16 @@ fn fifo_worker_does_not_preempt() {
 }
 
 #[test]
+fn fifo_worker_does_not_preempt() {
+    running_request_is_not_preempted(LocalQueue::Fifo);
+}
+
+#[test]
+fn edf_worker_without_preemption_lets_the_running_request_finish() {
+    running_request_is_not_preempted(LocalQueue::Edf);
+}
+
+#[test]
 fn edf_worker_runs_queued_jobs_by_deadline() {
     let (rt, hash, fib) = runtime_with_hash_and_fib();
     let pool = WorkerPool::start(
@@ -149,6 +163,7 @@ fn edf_worker_runs_queued_jobs_by_deadline() {
         WorkerPoolConfig {
             workers: 1,
             local_queue: LocalQueue::Edf,
+            preemptible: true,
             ..WorkerPoolConfig::default()
         },
     )
@@ -189,6 +204,7 @@ fn shutdown_with_suspended_and_queued_requests_returns() {
         WorkerPoolConfig {
             workers: 1,
             local_queue: LocalQueue::Edf,
+            preemptible: true,
             ..WorkerPoolConfig::default()
         },
     )
@@ -221,6 +237,7 @@ fn many_jobs_with_mixed_deadlines_all_complete_correctly() {
         WorkerPoolConfig {
             workers: 2,
             local_queue: LocalQueue::Edf,
+            preemptible: true,
             ..WorkerPoolConfig::default()
         },
     )
