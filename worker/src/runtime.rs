@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use wasmtime::{
     Config, Enabled, Engine, ExternType, InstanceAllocationStrategy, Linker, Module,
-    PoolingAllocationConfig, Strategy, ValType,
+    PoolingAllocationConfig, Strategy,
 };
 
 use sha2::{Digest, Sha256};
@@ -20,7 +20,7 @@ use tern_sched::{FunctionId, Outcome};
 
 use crate::cache::ModuleCache;
 use crate::executor::block_on;
-use crate::function::{Abi, Entry, Function, FunctionLimits, RawExports, RegisterError};
+use crate::function::{Abi, Function, FunctionLimits, RegisterError, detect_entry};
 use crate::invoke::{Payload, invoke};
 use crate::run_state::RunSlot;
 use crate::sandbox::Sandbox;
@@ -456,60 +456,5 @@ impl Ticker {
                 }
             })?;
         Ok(Ticker { stop, thread })
-    }
-}
-
-/// Finds the module's entry point: `tern_handle` (raw ABI, preferred) or
-/// `_start` (WASI command), with the types each ABI requires.
-fn detect_entry(path: &Path, module: &Module) -> Result<Entry, RegisterError> {
-    let bad = |message: String| RegisterError::BadAbi {
-        path: path.to_path_buf(),
-        message,
-    };
-    let func_sig = |name: &str| match module.get_export(name) {
-        Some(ExternType::Func(f)) => Some((
-            f.params().collect::<Vec<_>>(),
-            f.results().collect::<Vec<_>>(),
-        )),
-        _ => None,
-    };
-    let is = |v: &[ValType], want: &[ValType]| {
-        v.len() == want.len() && v.iter().zip(want).all(|(a, b)| a.matches(b))
-    };
-    if let Some((params, results)) = func_sig("tern_handle") {
-        if !is(&params, &[ValType::I32, ValType::I32]) || !is(&results, &[ValType::I64]) {
-            return Err(bad(
-                "raw ABI: tern_handle must have type (i32, i32) -> i64".into()
-            ));
-        }
-        match func_sig("tern_alloc") {
-            Some((p, r)) if is(&p, &[ValType::I32]) && is(&r, &[ValType::I32]) => {}
-            Some(_) => return Err(bad("raw ABI: tern_alloc must have type (i32) -> i32".into())),
-            None => return Err(bad("raw ABI: exports tern_handle but not tern_alloc".into())),
-        }
-        if !matches!(module.get_export("memory"), Some(ExternType::Memory(_))) {
-            return Err(bad(
-                "raw ABI: exports tern_handle but no memory named `memory`".into(),
-            ));
-        }
-        let index = |name: &str| {
-            module
-                .get_export_index(name)
-                .ok_or_else(|| bad(format!("no export {name}")))
-        };
-        return Ok(Entry::Raw(RawExports {
-            memory: index("memory")?,
-            alloc: index("tern_alloc")?,
-            handle: index("tern_handle")?,
-        }));
-    }
-    match func_sig("_start") {
-        Some((p, r)) if p.is_empty() && r.is_empty() => Ok(Entry::Wasi {
-            start: module.get_export_index("_start").ok_or_else(|| bad("no export _start".into()))?,
-        }),
-        Some(_) => Err(bad("WASI ABI: _start must have type () -> ()".into())),
-        None => Err(bad(
-            "exports neither _start (WASI command) nor tern_handle (raw ABI); build a C main() with wasi-libc, or see worker/README.md".into(),
-        )),
     }
 }
