@@ -23,7 +23,8 @@ use tern_worker::{
 };
 
 use crate::cli::{Config, DEFAULT_PORT, available_cores};
-use crate::dispatch::{DispatchConfig, Dispatcher, RouteCounters, RouteEntry};
+use crate::dispatch::{DispatchConfig, Dispatcher};
+use crate::route_table::{RouteCounters, RouteEntry};
 use crate::spec::{Route, Spec};
 use crate::transport_choice::open_transport;
 

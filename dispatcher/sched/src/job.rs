@@ -67,7 +67,10 @@ pub struct Completion {
     pub exec_ns: u64,
 }
 
-/// How an invocation ended. Each maps to an RPC status in the dispatcher.
+/// How an invocation ended. The dispatcher answers each with an RPC status
+/// and a response body, mapped in one place:
+/// `tern_dispatcher::outcome_status` (this crate does not depend on
+/// tern-rpc). `Display` says what happened, in the words that body uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// The function returned (raw ABI) or exited with code 0 (WASI).

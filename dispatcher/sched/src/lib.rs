@@ -29,6 +29,7 @@ pub mod admission;
 pub mod clock;
 pub mod job;
 pub mod policy;
+pub mod slab;
 pub mod worker_state;
 
 pub use job::{Completion, FunctionId, Job, Outcome};
