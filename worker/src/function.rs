@@ -138,6 +138,7 @@ pub(crate) struct Function {
     pub pre: InstancePre<Sandbox>,
     pub entry: Entry,
     pub limits: FunctionLimits,
+    /// Whether the compiled code was read from the on-disk cache.
     pub from_cache: bool,
 }
 

@@ -133,9 +133,10 @@ pub struct Runtime {
     cache: Option<ModuleCache>,
     functions: Box<[OnceLock<Function>]>,
     names: Mutex<HashMap<String, FunctionId>>,
-    /// Modules already loaded, by SHA-256 of their bytes: several routes on
-    /// one file share one compiled module.
-    modules: Mutex<HashMap<[u8; 32], Module>>,
+    /// Modules already loaded, by SHA-256 of their bytes, each with whether
+    /// it was read from the on-disk cache: several routes on one file share
+    /// one compiled module.
+    modules: Mutex<HashMap<[u8; 32], (Module, bool)>>,
     reused: AtomicU64,
     hits: AtomicU64,
     compiled: AtomicU64,
@@ -296,13 +297,13 @@ impl Runtime {
     fn load_or_compile(&self, path: &Path, wasm: &[u8]) -> Result<(Module, bool), RegisterError> {
         let digest: [u8; 32] = Sha256::digest(wasm).into();
         let mut modules = self.modules.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(module) = modules.get(&digest) {
+        if let Some((module, from_disk)) = modules.get(&digest) {
             self.reused.fetch_add(1, Ordering::Relaxed);
-            return Ok((module.clone(), true));
+            return Ok((module.clone(), *from_disk));
         }
-        let (module, from_cache) = self.load_or_compile_uncached(path, wasm)?;
-        modules.insert(digest, module.clone());
-        Ok((module, from_cache))
+        let (module, from_disk) = self.load_or_compile_uncached(path, wasm)?;
+        modules.insert(digest, (module.clone(), from_disk));
+        Ok((module, from_disk))
     }
 
     fn load_or_compile_uncached(
@@ -342,7 +343,10 @@ impl Runtime {
             .map(|func| (func.name.as_str(), func.abi(), func.limits))
     }
 
-    /// Whether `f`'s compiled code came from the on-disk cache.
+    /// Whether `f`'s compiled code was read from the on-disk cache (by its
+    /// own registration, or by an earlier one on the same bytes whose module
+    /// it shares); `false` when this process compiled it. `None` for an
+    /// unknown id. One lookup.
     pub fn loaded_from_cache(&self, f: FunctionId) -> Option<bool> {
         self.function(f).map(|func| func.from_cache)
     }

@@ -35,6 +35,17 @@ fn a_restart_reuses_the_compiled_cache() {
                 reused: 0,
             }
         );
+        // A second route on bytes this process compiled shares the module
+        // and did not come from the disk either.
+        let twin = rt
+            .register(
+                "fib-twin",
+                &wasm_path("fibonacci"),
+                FunctionLimits::default(),
+            )
+            .unwrap();
+        assert_eq!(rt.loaded_from_cache(twin), Some(false));
+        assert_eq!(rt.cache_stats().reused, 1);
     }
     let artifacts: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -95,6 +106,11 @@ fn a_restart_reuses_the_compiled_cache() {
         }
     );
     assert_eq!(
+        rt.loaded_from_cache(fib),
+        Some(false),
+        "rebuilt, not loaded"
+    );
+    assert_eq!(
         rt.invoke_blocking(fib, b"12"),
         (Outcome::Ok, b"144\n".to_vec())
     );
@@ -130,6 +146,11 @@ fn a_restart_reuses_the_compiled_cache() {
             compiled: 0,
             reused: 1
         }
+    );
+    assert_eq!(
+        rt.loaded_from_cache(again),
+        Some(true),
+        "shares the module read from disk"
     );
     assert_eq!(
         rt.invoke_blocking(again, b"12"),

@@ -89,8 +89,10 @@ pub enum Outcome {
     OutputTooLarge,
     /// A WASI function exited with a non-zero code.
     ExitCode(i32),
-    /// The job was not run: the worker's inbox was full, the sandbox pool was
-    /// exhausted, the function id is unknown, or the pool shut down.
+    /// The job was not run: its function id names no registered function,
+    /// or every sandbox slot of the runtime's pooling allocator was in use
+    /// (`max_instances`). (A full inbox is refused at submit, before any job
+    /// exists; jobs pending at shutdown are dropped without a completion.)
     Rejected,
 }
 
