@@ -27,8 +27,6 @@
 //! runaway loop, out-of-memory or oversized output ends that request with its
 //! own [`Outcome`](tern_sched::Outcome) and the worker keeps serving.
 
-pub mod guest_build;
-
 mod cache;
 mod executor;
 mod function;

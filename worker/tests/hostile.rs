@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tern_sched::{Completion, FunctionId, Job, Outcome, clock};
-use tern_worker::guest_build::wasm_path;
+mod common;
+
+use common::{uncached_runtime, wait_for_completions, wasm_path};
 use tern_worker::{
     FunctionLimits, LocalQueue, Runtime, RuntimeConfig, WorkerPool, WorkerPoolConfig,
 };
@@ -22,11 +24,7 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    let rt = Runtime::new(RuntimeConfig {
-        cache_dir: None,
-        ..RuntimeConfig::default()
-    })
-    .unwrap();
+    let rt = uncached_runtime();
     let limits = FunctionLimits {
         max_memory_bytes: 16 << 20,
         max_exec: Duration::from_millis(300),
@@ -93,18 +91,8 @@ fn hostile_functions_get_their_status_and_the_next_request_succeeds() {
 }
 
 fn collect(pool: &WorkerPool, n: usize) -> HashMap<u64, Completion> {
-    let deadline = Instant::now() + BOUND;
     let mut got = Vec::new();
-    while got.len() < n {
-        assert!(
-            Instant::now() < deadline,
-            "only {} of {n} completions within {BOUND:?}",
-            got.len()
-        );
-        if pool.poll_completions(&mut got) == 0 {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    }
+    wait_for_completions(pool, &mut got, n, BOUND);
     got.into_iter().map(|c| (c.id, c)).collect()
 }
 

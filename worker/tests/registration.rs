@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use tern_sched::Outcome;
-use tern_worker::guest_build::wasm_path;
+mod common;
+
+use common::wasm_path;
 use tern_worker::{CacheStats, FunctionLimits, RegisterError, Runtime, RuntimeConfig};
 
 fn runtime_with_cache(dir: &std::path::Path) -> Runtime {
