@@ -56,6 +56,7 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub dispatcher_core: Option<usize>,
 
+    /// `--transport` and the DPDK flags.
     #[command(flatten)]
     pub transport: TransportArgs,
 

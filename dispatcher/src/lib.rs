@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! The Tern dispatcher: spec files, the dispatcher core and the
 //! `dispatcher` binary (DESIGN.md §2, §6, §7). The policies and admission
 //! it applies live in `tern-sched` (`tern_sched::policy`,

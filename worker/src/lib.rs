@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! tern-worker: per-core worker loops that run each request in a fresh
 //! wasmtime sandbox.
 //!
