@@ -30,7 +30,8 @@ use std::thread::{JoinHandle, Thread};
 
 use crossbeam::queue::ArrayQueue;
 use crossbeam_utils::CachePadded;
-use tern_dispatcher::dispatch::{DispatchConfig, Dispatcher, RouteEntry, Workers};
+use tern_dispatcher::dispatch::{DispatchConfig, Dispatcher, Workers};
+use tern_dispatcher::route_table::RouteEntry;
 use tern_sched::{Completion, FunctionId, Job, Outcome, WorkerState, clock, policy};
 
 /// Requests the dispatcher keeps in flight at most (as many client sessions would).
@@ -177,6 +178,10 @@ impl Workers for NoopWorkers {
         }
     }
     fn preempt(&self, _i: usize) {}
+
+    fn preemptible(&self) -> bool {
+        false
+    }
     #[inline]
     fn poll_completions(&self, out: &mut Vec<Completion>) -> usize {
         let before = out.len();

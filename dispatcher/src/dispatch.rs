@@ -2,8 +2,8 @@
 //! "a worker has it" and from "a worker finished it" to "here is the
 //! response", without the network.
 //!
-//! [`Dispatcher`] owns the route table, the policy, the in-flight table and
-//! the per-route counters; it talks to the workers through the [`Workers`]
+//! [`Dispatcher`] owns the [route table](crate::route_table), the policy and
+//! the in-flight [`Slab`]; it talks to the workers through the [`Workers`]
 //! trait (the real [`WorkerPool`], or the no-op workers of the
 //! `dispatch_cost` benchmark) and hands responses back with the caller's
 //! token type `T` (an RPC [`RequestToken`](tern_rpc::RequestToken) in the
@@ -11,17 +11,20 @@
 //!
 //! Cost per request: one table index for the route, one policy decision,
 //! one in-flight slot (no allocation once warm), one inbox push; per
-//! completion one slot lookup and the outcome-to-status mapping. The
+//! completion one slot lookup and the
+//! [outcome-to-status mapping](crate::outcome_status). The
 //! request body moves into the job and the output into the response without
 //! copies.
 
 use tern_rpc::{Response, Status};
 use tern_sched::admission::admits;
 use tern_sched::policy::{Decision, Policy, RequestInfo, WorkerView};
-use tern_sched::{Completion, FunctionId, Job, Outcome, WorkerSnapshot, WorkerState};
+use tern_sched::slab::Slab;
+use tern_sched::{Completion, Job, WorkerSnapshot, WorkerState};
 use tern_worker::WorkerPool;
 
-use tern_sched::spec::Route;
+use crate::outcome_status::{response_body, status_of};
+use crate::route_table::{RouteCounters, RouteEntry, RouteTable};
 
 /// The workers as the dispatcher core needs them. Implemented by
 /// [`WorkerPool`]; the benchmark implements it with no-op threads.
@@ -39,6 +42,9 @@ pub trait Workers {
     fn submit(&self, i: usize, job: Job) -> Result<(), Job>;
     /// Makes worker `i` re-run its local scheduler at once.
     fn preempt(&self, i: usize);
+    /// Whether a running request yields to an earlier deadline queued behind
+    /// it (what admission counts as work ahead depends on it).
+    fn preemptible(&self) -> bool;
     /// Moves finished jobs into `out`; returns how many.
     fn poll_completions(&self, out: &mut Vec<Completion>) -> usize;
 }
@@ -57,6 +63,9 @@ impl Workers for WorkerPool {
     }
     fn preempt(&self, i: usize) {
         WorkerPool::preempt(self, i)
+    }
+    fn preemptible(&self) -> bool {
+        WorkerPool::preemptible(self)
     }
     #[inline]
     fn poll_completions(&self, out: &mut Vec<Completion>) -> usize {
@@ -89,61 +98,6 @@ impl<W: Workers + ?Sized> WorkerView for LiveView<'_, W> {
     }
 }
 
-/// A route as the hot path needs it.
-#[derive(Clone, Debug)]
-pub struct RouteEntry {
-    /// The route's name, for logs and counters.
-    pub name: String,
-    /// Its request type.
-    pub request_type: u16,
-    /// The registered function.
-    pub function: FunctionId,
-    /// Expected execution time, ns.
-    pub expected_ns: u64,
-    /// Relative deadline, ns.
-    pub relative_deadline_ns: u64,
-    /// Largest request body accepted (`http-req-size`), if limited.
-    pub max_request: Option<usize>,
-}
-
-impl RouteEntry {
-    /// The entry for spec route `route`, served by `function`.
-    pub fn new(route: &Route, function: FunctionId) -> Self {
-        RouteEntry {
-            name: route.route.clone(),
-            request_type: route.request_type,
-            function,
-            expected_ns: route.expected_ns(),
-            relative_deadline_ns: route.relative_deadline_ns(),
-            max_request: route
-                .http_req_size
-                .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
-        }
-    }
-}
-
-/// Counters of one route, printed at shutdown.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RouteCounters {
-    /// Requests received for the route.
-    pub requests: u64,
-    /// Responses sent, by [`Status`] code.
-    pub by_status: [u64; Status::ALL.len()],
-    /// Sum of the queueing times of completed requests, ns.
-    pub queue_ns: u64,
-    /// Sum of the execution times of completed requests, ns.
-    pub exec_ns: u64,
-    /// Requests that ran on a worker (any outcome).
-    pub completed: u64,
-}
-
-impl RouteCounters {
-    /// Responses with `status`.
-    pub fn count(&self, status: Status) -> u64 {
-        self.by_status[status as usize]
-    }
-}
-
 /// Settings of a [`Dispatcher`].
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DispatchConfig {
@@ -160,19 +114,15 @@ struct InFlight<T> {
 pub struct Dispatcher<W, T> {
     workers: W,
     policy: Box<dyn Policy>,
-    local_edf: bool,
+    /// Whether the workers preempt: a running request with a later deadline
+    /// is then not work ahead of a new one (admission).
+    preempting_workers: bool,
     admission: bool,
-    routes: Vec<RouteEntry>,
-    /// Request type -> index into `routes` + 1 (0: none), up to the largest type.
-    by_type: Vec<u32>,
-    counters: Vec<RouteCounters>,
+    routes: RouteTable,
     unknown_type: u64,
-    stale_completions: u64,
-    /// In-flight requests; a job id is the slot index in the low 32 bits and
-    /// the slot's generation in the high 32, so a stale completion is caught.
-    slots: Vec<(u32, Option<InFlight<T>>)>,
-    free: Vec<u32>,
-    in_flight: usize,
+    /// In-flight requests under their job ids; a stale or duplicate
+    /// completion finds nothing.
+    in_flight: Slab<InFlight<T>>,
     completions: Vec<Completion>,
 }
 
@@ -189,28 +139,14 @@ impl<W: Workers, T: Copy> Dispatcher<W, T> {
             !workers.is_empty(),
             "a dispatcher needs at least one worker"
         );
-        let max_type = routes
-            .iter()
-            .map(|r| r.request_type as usize)
-            .max()
-            .unwrap_or(0);
-        let mut by_type = vec![0u32; max_type + 1];
-        for (i, r) in routes.iter().enumerate() {
-            by_type[r.request_type as usize] = i as u32 + 1;
-        }
         Dispatcher {
-            local_edf: policy.wants_local_edf(),
+            preempting_workers: workers.preemptible(),
             workers,
             policy,
             admission: config.admission,
-            counters: vec![RouteCounters::default(); routes.len()],
-            routes,
-            by_type,
+            routes: RouteTable::new(routes),
             unknown_type: 0,
-            stale_completions: 0,
-            slots: Vec::new(),
-            free: Vec::new(),
-            in_flight: 0,
+            in_flight: Slab::new(),
             completions: Vec::with_capacity(256),
         }
     }
@@ -220,19 +156,14 @@ impl<W: Workers, T: Copy> Dispatcher<W, T> {
         &self.workers
     }
 
-    /// The policy's name.
-    pub fn policy_name(&self) -> &'static str {
-        self.policy.name()
-    }
-
     /// The routes, in the order given to [`new`](Self::new).
     pub fn routes(&self) -> &[RouteEntry] {
-        &self.routes
+        self.routes.routes()
     }
 
     /// Counters per route, in the order of [`routes`](Self::routes).
     pub fn counters(&self) -> &[RouteCounters] {
-        &self.counters
+        self.routes.counters()
     }
 
     /// Requests whose type no route serves.
@@ -242,7 +173,7 @@ impl<W: Workers, T: Copy> Dispatcher<W, T> {
 
     /// Requests handed to workers and not yet completed.
     pub fn in_flight(&self) -> usize {
-        self.in_flight
+        self.in_flight.len()
     }
 
     /// Consumes the dispatcher, returning the workers (e.g. to shut them down).
@@ -263,9 +194,9 @@ impl<W: Workers, T: Copy> Dispatcher<W, T> {
         payload: Vec<u8>,
         now_ns: u64,
     ) -> Option<Response> {
-        let ri = match self.by_type.get(req_type as usize) {
-            Some(&i) if i != 0 => (i - 1) as usize,
-            _ => {
+        let ri = match self.routes.lookup(req_type) {
+            Some(i) => i,
+            None => {
                 self.unknown_type += 1;
                 return Some(immediate(
                     Status::NoSuchFunction,
@@ -273,8 +204,8 @@ impl<W: Workers, T: Copy> Dispatcher<W, T> {
                 ));
             }
         };
-        let route = &self.routes[ri];
-        self.counters[ri].requests += 1;
+        self.routes.counters_mut(ri).requests += 1;
+        let route = self.routes.entry(ri);
         if let Some(max) = route.max_request
             && payload.len() > max
         {
@@ -321,7 +252,7 @@ impl<W: Workers, T: Copy> Dispatcher<W, T> {
             && !admits(
                 &info,
                 &self.workers.state(worker).snapshot(),
-                self.local_edf,
+                self.preempting_workers,
             )
         {
             return Some(self.answer_now(
@@ -330,7 +261,7 @@ impl<W: Workers, T: Copy> Dispatcher<W, T> {
                 b"deadline cannot be met".to_vec(),
             ));
         }
-        let id = self.insert(InFlight {
+        let id = self.in_flight.insert(InFlight {
             token,
             route: ri as u32,
         });
@@ -350,7 +281,7 @@ impl<W: Workers, T: Copy> Dispatcher<W, T> {
                 None
             }
             Err(_job) => {
-                self.remove(id);
+                self.in_flight.remove(id);
                 Some(self.answer_now(ri, Status::RejectedOverload, b"worker queue full".to_vec()))
             }
         }
@@ -364,13 +295,13 @@ impl<W: Workers, T: Copy> Dispatcher<W, T> {
         self.workers.poll_completions(&mut completions);
         let n = completions.len();
         for c in completions.drain(..) {
-            let Some(flight) = self.remove(c.id) else {
-                self.stale_completions += 1;
+            let Some(flight) = self.in_flight.remove(c.id) else {
                 tracing::warn!(id = c.id, "completion for no request in flight");
                 continue;
             };
-            let (status, payload) = outcome_to_status(c.outcome, c.output);
-            let counters = &mut self.counters[flight.route as usize];
+            let status = status_of(&c.outcome);
+            let payload = response_body(&c.outcome, c.output);
+            let counters = self.routes.counters_mut(flight.route as usize);
             counters.by_status[status as usize] += 1;
             counters.completed += 1;
             counters.queue_ns += c.queue_ns;
@@ -390,38 +321,8 @@ impl<W: Workers, T: Copy> Dispatcher<W, T> {
     }
 
     fn answer_now(&mut self, route: usize, status: Status, payload: Vec<u8>) -> Response {
-        self.counters[route].by_status[status as usize] += 1;
+        self.routes.counters_mut(route).by_status[status as usize] += 1;
         immediate(status, payload)
-    }
-
-    #[inline]
-    fn insert(&mut self, flight: InFlight<T>) -> u64 {
-        self.in_flight += 1;
-        let index = match self.free.pop() {
-            Some(i) => i,
-            None => {
-                self.slots.push((0, None));
-                (self.slots.len() - 1) as u32
-            }
-        };
-        let slot = &mut self.slots[index as usize];
-        slot.1 = Some(flight);
-        ((slot.0 as u64) << 32) | index as u64
-    }
-
-    #[inline]
-    fn remove(&mut self, id: u64) -> Option<InFlight<T>> {
-        let index = id as u32;
-        let generation = (id >> 32) as u32;
-        let slot = self.slots.get_mut(index as usize)?;
-        if slot.0 != generation {
-            return None;
-        }
-        let flight = slot.1.take()?;
-        slot.0 = slot.0.wrapping_add(1);
-        self.free.push(index);
-        self.in_flight -= 1;
-        Some(flight)
     }
 }
 
@@ -434,37 +335,12 @@ fn immediate(status: Status, payload: Vec<u8>) -> Response {
     }
 }
 
-/// The RPC status and response body for a worker's outcome: the output for
-/// `Ok`, otherwise a message saying what happened.
-pub fn outcome_to_status(outcome: Outcome, output: Vec<u8>) -> (Status, Vec<u8>) {
-    match outcome {
-        Outcome::Ok => (Status::Ok, output),
-        Outcome::Trap(msg) => (Status::Trap, format!("trap: {msg}").into_bytes()),
-        Outcome::StackOverflow => (Status::Trap, b"trap: stack overflow".to_vec()),
-        Outcome::OutOfMemory => (Status::Trap, b"trap: memory limit exceeded".to_vec()),
-        Outcome::ExitCode(code) => {
-            let mut msg = format!("exited with code {code}").into_bytes();
-            if !output.is_empty() {
-                msg.extend_from_slice(b": ");
-                msg.extend_from_slice(&output);
-            }
-            (Status::Trap, msg)
-        }
-        Outcome::Timeout => (
-            Status::DeadlineExceeded,
-            b"execution time limit exceeded".to_vec(),
-        ),
-        Outcome::OutputTooLarge => (Status::TooLarge, b"output limit exceeded".to_vec()),
-        Outcome::Rejected => (Status::RejectedOverload, b"rejected by the worker".to_vec()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::cell::RefCell;
 
     use super::*;
-    use tern_sched::policy;
+    use tern_sched::{FunctionId, Outcome, policy};
 
     /// Workers that record what they are given and complete on demand.
     struct FakeWorkers {
@@ -473,6 +349,7 @@ mod tests {
         capacity: usize,
         preempted: RefCell<Vec<usize>>,
         done: RefCell<Vec<Completion>>,
+        preemptible: bool,
     }
 
     impl FakeWorkers {
@@ -483,7 +360,14 @@ mod tests {
                 capacity,
                 preempted: RefCell::new(Vec::new()),
                 done: RefCell::new(Vec::new()),
+                preemptible: false,
             }
+        }
+
+        /// The same workers, saying they preempt.
+        fn preempting(mut self) -> Self {
+            self.preemptible = true;
+            self
         }
 
         /// Finishes the oldest job with `outcome` and `output`.
@@ -519,6 +403,9 @@ mod tests {
         }
         fn preempt(&self, i: usize) {
             self.preempted.borrow_mut().push(i);
+        }
+        fn preemptible(&self) -> bool {
+            self.preemptible
         }
         fn poll_completions(&self, out: &mut Vec<Completion>) -> usize {
             let mut done = self.done.borrow_mut();
@@ -663,8 +550,11 @@ mod tests {
                 exec_ns: 0,
             });
         }
+        // None is answered or counted, and nothing is left in flight.
         assert!(responses(&mut d).is_empty());
-        assert_eq!(d.stale_completions, 3);
+        assert_eq!(d.in_flight(), 0);
+        let c = &d.counters()[0];
+        assert_eq!((c.completed, c.count(Status::Ok)), (1, 1));
         // The slot is reused with a new generation; the old id stays stale.
         assert!(d.on_request(2, 1, Vec::new(), 10).is_none());
         let new_id = d.workers().inbox.borrow()[0].1.id;
@@ -698,43 +588,21 @@ mod tests {
     }
 
     #[test]
-    fn outcomes_map_to_statuses() {
-        let cases = [
-            (Outcome::Ok, Status::Ok, "out"),
-            (Outcome::Trap("x".into()), Status::Trap, "trap: x"),
-            (Outcome::StackOverflow, Status::Trap, "trap: stack overflow"),
-            (
-                Outcome::OutOfMemory,
-                Status::Trap,
-                "trap: memory limit exceeded",
-            ),
-            (
-                Outcome::ExitCode(3),
-                Status::Trap,
-                "exited with code 3: out",
-            ),
-            (
-                Outcome::Timeout,
-                Status::DeadlineExceeded,
-                "execution time limit exceeded",
-            ),
-            (
-                Outcome::OutputTooLarge,
-                Status::TooLarge,
-                "output limit exceeded",
-            ),
-            (
-                Outcome::Rejected,
-                Status::RejectedOverload,
-                "rejected by the worker",
-            ),
-        ];
-        for (outcome, status, body) in cases {
-            let (s, p) = outcome_to_status(outcome.clone(), b"out".to_vec());
+    fn admission_counts_a_later_deadline_as_ahead_only_without_preemption() {
+        // A 1 ms request (deadline 2 ms) runs; a 10 µs one (deadline 100 µs)
+        // arrives. Workers that preempt will run it first; others will not.
+        for (workers, admitted) in [
+            (FakeWorkers::new(1, 8), false),
+            (FakeWorkers::new(1, 8).preempting(), true),
+        ] {
+            let mut d = dispatcher(workers, "lld", true);
+            assert!(d.on_request(1, 5, Vec::new(), 1_000).is_none());
+            d.workers().states[0].on_running(1_000 + 2_000_000, 1_000, 1_000_000);
+            let r = d.on_request(2, 1, Vec::new(), 2_000);
             assert_eq!(
-                (s, String::from_utf8(p).unwrap().as_str()),
-                (status, body),
-                "{outcome}"
+                r.map(|r| r.status),
+                (!admitted).then_some(Status::RejectedOverload),
+                "preemptible workers: {admitted}"
             );
         }
     }

@@ -9,12 +9,17 @@
 //!
 //! - [`dispatch`]: the dispatcher core, from request to worker and from
 //!   completion to response, without the network.
+//! - [`route_table`]: the routes by request type and their counters.
+//! - [`outcome_status`]: how a worker's outcome becomes an RPC status and
+//!   response body.
 //! - [`server`]: start-up and the event loop of the `dispatcher` binary;
 //!   [`cli`]: its flags and TOML config file (`--listen` takes a tern-rpc
 //!   `TransportAddr`).
-//! - [`worker_idle`]: the RPC idle strategy as the workers' idle.
+
+#![warn(missing_docs)]
 
 pub mod cli;
 pub mod dispatch;
+pub mod outcome_status;
+pub mod route_table;
 pub mod server;
-pub mod worker_idle;

@@ -24,8 +24,8 @@ use tern_worker::{
 };
 
 use crate::cli::{Config, DEFAULT_PORT, available_cores};
-use crate::dispatch::{DispatchConfig, Dispatcher, RouteCounters, RouteEntry};
-use crate::worker_idle::idle_factory;
+use crate::dispatch::{DispatchConfig, Dispatcher};
+use crate::route_table::{RouteCounters, RouteEntry};
 use tern_sched::spec::{Route, Spec};
 
 /// A dispatcher that has started (modules registered, workers running,
@@ -97,10 +97,12 @@ impl Server {
             check_cores(&[core]).context("--dispatcher-core")?;
         }
         let policy = policy::by_name(&config.policy)?;
-        let local_queue = if policy.wants_local_edf() {
-            LocalQueue::Edf
+        // The one place the policy decides how the workers schedule locally:
+        // EDF policies get deadline-ordered, preemptible workers.
+        let (local_queue, preemptible) = if policy.wants_local_edf() {
+            (LocalQueue::Edf, true)
         } else {
-            LocalQueue::Fifo
+            (LocalQueue::Fifo, false)
         };
 
         let mut runtime_config = RuntimeConfig {
@@ -154,8 +156,9 @@ impl Server {
                 workers: config.workers,
                 cores: config.cores.clone(),
                 local_queue,
+                preemptible,
                 inbox_capacity: config.inbox,
-                idle: idle_factory(config.idle),
+                idle: config.idle,
             },
         )
         .context("cannot start the workers")?;

@@ -4,7 +4,10 @@
 //! bare wasmtime is the `invoke_cost` example.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use tern_worker::guest_build::wasm_path;
+#[path = "../tests/common/guest_build.rs"]
+mod guest_build;
+
+use guest_build::wasm_path;
 use tern_worker::{FunctionLimits, Runtime, RuntimeConfig};
 
 fn invoke(c: &mut Criterion) {

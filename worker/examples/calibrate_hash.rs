@@ -9,7 +9,10 @@
 
 use std::time::{Duration, Instant};
 
-use tern_worker::guest_build::{functions_dir, wasm_path};
+#[path = "../tests/common/guest_build.rs"]
+mod guest_build;
+
+use guest_build::{functions_dir, wasm_path};
 use tern_worker::{FunctionLimits, Runtime, RuntimeConfig};
 
 fn main() -> anyhow::Result<()> {

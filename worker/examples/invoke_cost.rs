@@ -12,7 +12,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tern_sched::{Job, clock};
-use tern_worker::guest_build::wasm_path;
+#[path = "../tests/common/guest_build.rs"]
+mod guest_build;
+
+use guest_build::wasm_path;
 use tern_worker::{
     FunctionLimits, LocalQueue, Runtime, RuntimeConfig, WorkerPool, WorkerPoolConfig,
 };
@@ -122,6 +125,7 @@ fn main() -> anyhow::Result<()> {
         WorkerPoolConfig {
             workers: 1,
             local_queue: LocalQueue::Fifo,
+            preemptible: false,
             ..WorkerPoolConfig::default()
         },
     )?;

@@ -1,10 +1,11 @@
-//! A registered function: its compiled module ready to instantiate, its ABI,
-//! and its route's limits.
+//! A registered function: its compiled module ready to instantiate, its ABI
+//! (and how it is detected from the module's exports), and its route's
+//! limits.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use wasmtime::{InstancePre, ModuleExport};
+use wasmtime::{ExternType, InstancePre, Module, ModuleExport, ValType};
 
 use crate::sandbox::Sandbox;
 
@@ -137,6 +138,7 @@ pub(crate) struct Function {
     pub pre: InstancePre<Sandbox>,
     pub entry: Entry,
     pub limits: FunctionLimits,
+    /// Whether the compiled code was read from the on-disk cache.
     pub from_cache: bool,
 }
 
@@ -146,5 +148,112 @@ impl Function {
             Entry::Wasi { .. } => Abi::Wasi,
             Entry::Raw(_) => Abi::Raw,
         }
+    }
+}
+
+/// Finds the module's entry point: `tern_handle` (raw ABI, preferred) or
+/// `_start` (WASI command), with the types each ABI requires.
+pub(crate) fn detect_entry(path: &Path, module: &Module) -> Result<Entry, RegisterError> {
+    let bad = |message: String| RegisterError::BadAbi {
+        path: path.to_path_buf(),
+        message,
+    };
+    let func_sig = |name: &str| match module.get_export(name) {
+        Some(ExternType::Func(f)) => Some((
+            f.params().collect::<Vec<_>>(),
+            f.results().collect::<Vec<_>>(),
+        )),
+        _ => None,
+    };
+    let is = |v: &[ValType], want: &[ValType]| {
+        v.len() == want.len() && v.iter().zip(want).all(|(a, b)| a.matches(b))
+    };
+    if let Some((params, results)) = func_sig("tern_handle") {
+        if !is(&params, &[ValType::I32, ValType::I32]) || !is(&results, &[ValType::I64]) {
+            return Err(bad(
+                "raw ABI: tern_handle must have type (i32, i32) -> i64".into()
+            ));
+        }
+        match func_sig("tern_alloc") {
+            Some((p, r)) if is(&p, &[ValType::I32]) && is(&r, &[ValType::I32]) => {}
+            Some(_) => return Err(bad("raw ABI: tern_alloc must have type (i32) -> i32".into())),
+            None => return Err(bad("raw ABI: exports tern_handle but not tern_alloc".into())),
+        }
+        if !matches!(module.get_export("memory"), Some(ExternType::Memory(_))) {
+            return Err(bad(
+                "raw ABI: exports tern_handle but no memory named `memory`".into(),
+            ));
+        }
+        let index = |name: &str| {
+            module
+                .get_export_index(name)
+                .ok_or_else(|| bad(format!("no export {name}")))
+        };
+        return Ok(Entry::Raw(RawExports {
+            memory: index("memory")?,
+            alloc: index("tern_alloc")?,
+            handle: index("tern_handle")?,
+        }));
+    }
+    match func_sig("_start") {
+        Some((p, r)) if p.is_empty() && r.is_empty() => Ok(Entry::Wasi {
+            start: module.get_export_index("_start").ok_or_else(|| bad("no export _start".into()))?,
+        }),
+        Some(_) => Err(bad("WASI ABI: _start must have type () -> ()".into())),
+        None => Err(bad(
+            "exports neither _start (WASI command) nor tern_handle (raw ABI); build a C main() with wasi-libc, or see worker/README.md".into(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry_of(wat: &str) -> Result<Abi, String> {
+        let engine = wasmtime::Engine::default();
+        let module = Module::new(&engine, wat).unwrap();
+        match detect_entry(Path::new("t.wasm"), &module) {
+            Ok(Entry::Wasi { .. }) => Ok(Abi::Wasi),
+            Ok(Entry::Raw(_)) => Ok(Abi::Raw),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    const RAW: &str = r#"(module (memory (export "memory") 1)
+        (func (export "tern_alloc") (param i32) (result i32) i32.const 0)
+        (func (export "tern_handle") (param i32 i32) (result i64) i64.const 0)"#;
+
+    #[test]
+    fn detects_each_abi_and_prefers_raw() {
+        assert_eq!(entry_of(&format!("{RAW})")), Ok(Abi::Raw));
+        assert_eq!(
+            entry_of(r#"(module (func (export "_start")))"#),
+            Ok(Abi::Wasi)
+        );
+        assert_eq!(
+            entry_of(&format!(r#"{RAW} (func (export "_start")))"#)),
+            Ok(Abi::Raw)
+        );
+    }
+
+    #[test]
+    fn mistyped_or_missing_entries_are_errors_naming_the_file() {
+        let err = entry_of(r#"(module (func (export "_start") (param i32)))"#).unwrap_err();
+        assert_eq!(err, "t.wasm: WASI ABI: _start must have type () -> ()");
+        let err = entry_of(
+            r#"(module (memory (export "memory") 1)
+                (func (export "tern_handle") (param i32 i32) (result i64) i64.const 0))"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            "t.wasm: raw ABI: exports tern_handle but not tern_alloc"
+        );
+        let err = entry_of("(module)").unwrap_err();
+        assert!(
+            err.starts_with("t.wasm: exports neither _start (WASI command) nor tern_handle"),
+            "{err}"
+        );
     }
 }

@@ -12,7 +12,8 @@ use tern_sched::Outcome;
 use wasmtime::{Engine, Extern, PoolConcurrencyLimitError, ResourceLimiter, Store, Trap};
 
 use crate::function::{Entry, Function, RawExports};
-use crate::sandbox::{Fault, GuestExit, RunSlot, Sandbox, on_epoch};
+use crate::run_state::RunSlot;
+use crate::sandbox::{Fault, GuestExit, Sandbox, on_epoch};
 
 /// A request body, owned (from a [`Job`](tern_sched::Job)) or borrowed (from
 /// `invoke_blocking`). WASI functions need it owned (it becomes stdin in the
@@ -55,11 +56,12 @@ pub(crate) fn new_store(engine: &Engine, data: Sandbox) -> Store<Sandbox> {
     store
 }
 
-/// Runs `f` on `payload` in a fresh sandbox. `slot.exec_deadline_ns` must be
-/// set by the caller before each poll slice.
+/// Runs `f` on `payload` in a fresh sandbox. The caller starts the slot's
+/// slice ([`RunSlot::start_slice`]) before each poll, which sets the time
+/// limit the epoch callback enforces.
 ///
 /// With `preemptible`, the guest runs on a fiber (`call_async`) and an epoch
-/// tick while `slot.reschedule` is set suspends it (the future returns
+/// tick while the slot's reschedule flag is set suspends it (the future returns
 /// `Pending`). Without, it runs with plain synchronous calls on the caller's
 /// stack, which saves the fiber set-up and switches when nothing can preempt
 /// it (FIFO workers, `invoke_blocking`): the future is then ready at its

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! tern-worker: per-core worker loops that run each request in a fresh
 //! wasmtime sandbox.
 //!
@@ -11,8 +12,9 @@
 //!   request only instantiates.
 //! - [`WorkerPool`]: per-core worker threads, each with a bounded lock-free
 //!   inbox, a local run queue ([`LocalQueue::Fifo`] or [`LocalQueue::Edf`]),
-//!   and a completion queue back to the dispatcher; a worker may suspend a
-//!   running request at an epoch yield and switch to an earlier deadline.
+//!   and a completion queue back to the dispatcher; a preemptible worker
+//!   ([`WorkerPoolConfig::preemptible`]) suspends a running request at an
+//!   epoch yield and switches to an earlier deadline.
 //!
 //! What crosses between the dispatcher and the workers is defined in
 //! `tern-sched`, which builds without wasmtime: the [`Job`](tern_sched::Job)
@@ -26,22 +28,19 @@
 //! runaway loop, out-of-memory or oversized output ends that request with its
 //! own [`Outcome`](tern_sched::Outcome) and the worker keeps serving.
 
-pub mod guest_build;
-
 mod cache;
 mod executor;
 mod function;
-mod idle;
 mod invoke;
 mod pool;
 mod run_queue;
+mod run_state;
 mod runtime;
 mod sandbox;
 mod wasi;
 mod worker_loop;
 
 pub use function::{Abi, FunctionLimits, RegisterError};
-pub use idle::{Idle, ParkIdle};
-pub use pool::{IdleFactory, WorkerPool, WorkerPoolConfig};
+pub use pool::{WorkerPool, WorkerPoolConfig};
 pub use run_queue::LocalQueue;
 pub use runtime::{CacheStats, ResidentSandbox, Runtime, RuntimeConfig};

@@ -1,25 +1,20 @@
 //! The [`WorkerPool`]: per-core worker threads and the lock-free queues
 //! between them and the dispatcher.
 
-use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::{JoinHandle, Thread};
 
-use crossbeam::queue::{ArrayQueue, SegQueue};
+use tern_rpc::{IdleMode, IdleStrategy};
 use tern_sched::{Completion, Job, WorkerState};
 
-use crate::idle::{Idle, ParkIdle};
 use crate::run_queue::LocalQueue;
+use crate::run_state::WorkerShared;
 use crate::runtime::Runtime;
-use crate::sandbox::RunSlot;
 use crate::worker_loop::{WorkerContext, run_worker};
 
-/// Makes one worker's idle strategy; called once per worker thread.
-pub type IdleFactory = Arc<dyn Fn() -> Box<dyn Idle> + Send + Sync>;
-
 /// Settings of a [`WorkerPool`].
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct WorkerPoolConfig {
     /// Number of worker threads.
     pub workers: usize,
@@ -28,46 +23,40 @@ pub struct WorkerPoolConfig {
     pub cores: Option<Vec<usize>>,
     /// Order of each worker's local run queue.
     pub local_queue: LocalQueue,
+    /// Whether a running request may be suspended for an earlier deadline.
+    /// `true`: each request runs on a wasmtime fiber (`call_async`, a few
+    /// hundred ns more per request) and yields at the epoch check after a
+    /// [`submit`](WorkerPool::submit) or [`preempt`](WorkerPool::preempt);
+    /// with an EDF queue the worker then switches to a queued earlier
+    /// deadline (with FIFO nothing is ever earlier, so it only resumes).
+    /// `false`: requests run to their end with synchronous calls on the
+    /// worker's stack. The dispatcher sets it from its policy.
+    pub preemptible: bool,
     /// Capacity of each worker's inbox; [`WorkerPool::submit`] refuses a job
     /// when it is full.
     pub inbox_capacity: usize,
-    /// Each worker's idle strategy.
-    pub idle: IdleFactory,
+    /// How each worker waits when it has nothing to run: tern-rpc's
+    /// [`IdleStrategy`](tern_rpc::IdleStrategy) in this mode, one per
+    /// worker. `Adaptive` (the default) spins ~10 µs, yields, then parks
+    /// 50 µs at a time, giving the core away when threads outnumber cores;
+    /// `Spin` never gives it away. Either way [`WorkerPool::submit`] unparks
+    /// the worker, so a parked worker starts a new job at once.
+    pub idle: IdleMode,
 }
 
 impl Default for WorkerPoolConfig {
-    /// One unpinned worker, FIFO, inbox of 1024, [`ParkIdle`].
+    /// One unpinned worker, FIFO, not preemptible, inbox of 1024,
+    /// [`IdleMode::Adaptive`].
     fn default() -> Self {
         WorkerPoolConfig {
             workers: 1,
             cores: None,
             local_queue: LocalQueue::Fifo,
+            preemptible: false,
             inbox_capacity: 1024,
-            idle: Arc::new(|| Box::new(ParkIdle::default()) as Box<dyn Idle>),
+            idle: IdleMode::Adaptive,
         }
     }
-}
-
-impl fmt::Debug for WorkerPoolConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WorkerPoolConfig")
-            .field("workers", &self.workers)
-            .field("cores", &self.cores)
-            .field("local_queue", &self.local_queue)
-            .field("inbox_capacity", &self.inbox_capacity)
-            .finish_non_exhaustive()
-    }
-}
-
-/// What one worker shares with the dispatcher.
-pub(crate) struct WorkerShared {
-    pub state: WorkerState,
-    /// Jobs handed over and not yet taken into the local run queue.
-    pub inbox: ArrayQueue<Job>,
-    /// Finished jobs, drained by [`WorkerPool::poll_completions`].
-    pub completions: SegQueue<Completion>,
-    /// Read by the epoch callback of the request running on this worker.
-    pub slot: Arc<RunSlot>,
 }
 
 /// Per-core worker threads, each running requests in fresh sandboxes.
@@ -83,6 +72,7 @@ pub struct WorkerPool {
     stop: Arc<AtomicBool>,
     completion_waker: Arc<OnceLock<Thread>>,
     next_poll: AtomicUsize,
+    preemptible: bool,
 }
 
 impl WorkerPool {
@@ -110,21 +100,18 @@ impl WorkerPool {
             stop: stop.clone(),
             completion_waker: completion_waker.clone(),
             next_poll: AtomicUsize::new(0),
+            preemptible: config.preemptible,
         };
         for index in 0..config.workers {
-            let shared = Arc::new(WorkerShared {
-                state: WorkerState::new(),
-                inbox: ArrayQueue::new(config.inbox_capacity),
-                completions: SegQueue::new(),
-                slot: Arc::new(RunSlot::default()),
-            });
+            let shared = Arc::new(WorkerShared::new(config.inbox_capacity));
             let ctx = WorkerContext {
                 index,
                 runtime: runtime.clone(),
                 shared: shared.clone(),
                 local_queue: config.local_queue,
+                preemptible: config.preemptible,
                 core: config.cores.as_ref().map(|c| c[index % c.len()]),
-                idle: (config.idle)(),
+                idle: IdleStrategy::new(config.idle),
                 stop: stop.clone(),
                 completion_waker: completion_waker.clone(),
             };
@@ -154,6 +141,12 @@ impl WorkerPool {
         &self.runtime
     }
 
+    /// Whether the workers suspend a running request for an earlier
+    /// deadline ([`WorkerPoolConfig::preemptible`]).
+    pub fn preemptible(&self) -> bool {
+        self.preemptible
+    }
+
     /// What worker `worker` publishes for policies. Panics if `worker >= len()`.
     #[inline]
     pub fn state(&self, worker: usize) -> &WorkerState {
@@ -175,7 +168,7 @@ impl WorkerPool {
         w.state.on_assigned(expected);
         match w.inbox.push(job) {
             Ok(()) => {
-                w.slot.reschedule.store(true, Ordering::Relaxed);
+                w.slot.request_reschedule();
                 self.threads[worker].unpark();
                 Ok(())
             }
@@ -187,13 +180,13 @@ impl WorkerPool {
     }
 
     /// Makes `worker` run its local scheduler at once rather than at the
-    /// next epoch tick: with an EDF local queue, the running request yields
+    /// next epoch tick: on a preemptible worker, the running request yields
     /// at its next check and the worker switches to an earlier deadline if
     /// one is queued. Bumps the engine epoch, so every running request on
     /// every worker takes its epoch callback once (a few hundred ns each).
     pub fn preempt(&self, worker: usize) {
         if let Some(w) = self.workers.get(worker) {
-            w.slot.reschedule.store(true, Ordering::Relaxed);
+            w.slot.request_reschedule();
             self.runtime.bump_epoch();
             self.threads[worker].unpark();
         }
@@ -224,8 +217,8 @@ impl WorkerPool {
     }
 
     /// Stops the workers and waits for them. Jobs still queued or suspended
-    /// are dropped without a completion; a request running on an EDF worker
-    /// is stopped at its next epoch check, one on a FIFO worker runs to its
+    /// are dropped without a completion; a request running on a preemptible
+    /// worker is stopped at its next epoch check, one on another runs to its
     /// end (or its time limit). Also done when the pool is dropped.
     pub fn shutdown(mut self) {
         self.stop_and_join();
@@ -236,7 +229,7 @@ impl WorkerPool {
         // Preemptible requests yield at their next check and are dropped;
         // parked workers wake up and see the flag.
         for (w, t) in self.workers.iter().zip(&self.threads) {
-            w.slot.reschedule.store(true, Ordering::Relaxed);
+            w.slot.request_reschedule();
             t.unpark();
         }
         self.runtime.bump_epoch();

@@ -7,11 +7,13 @@ use std::collections::{BinaryHeap, VecDeque};
 /// The order in which a worker runs the jobs it holds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum LocalQueue {
-    /// Arrival order; a running job is never preempted.
+    /// Arrival order: nothing queued is ever earlier than the running job,
+    /// so even a preemptible worker resumes it at once.
     #[default]
     Fifo,
-    /// Earliest absolute deadline first; a running job is suspended at its
-    /// next epoch yield when a job with an earlier deadline arrives.
+    /// Earliest absolute deadline first; on a preemptible worker a running
+    /// job is suspended at its next epoch yield when a job with an earlier
+    /// deadline arrives.
     Edf,
 }
 

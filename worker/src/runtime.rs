@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use wasmtime::{
     Config, Enabled, Engine, ExternType, InstanceAllocationStrategy, Linker, Module,
-    PoolingAllocationConfig, Strategy, ValType,
+    PoolingAllocationConfig, Strategy,
 };
 
 use sha2::{Digest, Sha256};
@@ -20,9 +20,10 @@ use tern_sched::{FunctionId, Outcome};
 
 use crate::cache::ModuleCache;
 use crate::executor::block_on;
-use crate::function::{Abi, Entry, Function, FunctionLimits, RawExports, RegisterError};
+use crate::function::{Abi, Function, FunctionLimits, RegisterError, detect_entry};
 use crate::invoke::{Payload, invoke};
-use crate::sandbox::{RunSlot, Sandbox};
+use crate::run_state::RunSlot;
+use crate::sandbox::Sandbox;
 use crate::wasi;
 
 /// Settings of a [`Runtime`].
@@ -41,7 +42,7 @@ pub struct RuntimeConfig {
     /// size); each function's own limit must not exceed it.
     pub max_memory_bytes: u64,
     /// Epoch tick period: how often a running request checks its time limit
-    /// and, in a worker with an EDF queue, whether to yield.
+    /// and, in a preemptible worker, whether to yield.
     pub quantum: Duration,
     /// Largest native stack Wasm code may use, bytes; deeper recursion ends
     /// with [`Outcome::StackOverflow`].
@@ -132,9 +133,10 @@ pub struct Runtime {
     cache: Option<ModuleCache>,
     functions: Box<[OnceLock<Function>]>,
     names: Mutex<HashMap<String, FunctionId>>,
-    /// Modules already loaded, by SHA-256 of their bytes: several routes on
-    /// one file share one compiled module.
-    modules: Mutex<HashMap<[u8; 32], Module>>,
+    /// Modules already loaded, by SHA-256 of their bytes, each with whether
+    /// it was read from the on-disk cache: several routes on one file share
+    /// one compiled module.
+    modules: Mutex<HashMap<[u8; 32], (Module, bool)>>,
     reused: AtomicU64,
     hits: AtomicU64,
     compiled: AtomicU64,
@@ -295,13 +297,13 @@ impl Runtime {
     fn load_or_compile(&self, path: &Path, wasm: &[u8]) -> Result<(Module, bool), RegisterError> {
         let digest: [u8; 32] = Sha256::digest(wasm).into();
         let mut modules = self.modules.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(module) = modules.get(&digest) {
+        if let Some((module, from_disk)) = modules.get(&digest) {
             self.reused.fetch_add(1, Ordering::Relaxed);
-            return Ok((module.clone(), true));
+            return Ok((module.clone(), *from_disk));
         }
-        let (module, from_cache) = self.load_or_compile_uncached(path, wasm)?;
-        modules.insert(digest, module.clone());
-        Ok((module, from_cache))
+        let (module, from_disk) = self.load_or_compile_uncached(path, wasm)?;
+        modules.insert(digest, (module.clone(), from_disk));
+        Ok((module, from_disk))
     }
 
     fn load_or_compile_uncached(
@@ -341,7 +343,10 @@ impl Runtime {
             .map(|func| (func.name.as_str(), func.abi(), func.limits))
     }
 
-    /// Whether `f`'s compiled code came from the on-disk cache.
+    /// Whether `f`'s compiled code was read from the on-disk cache (by its
+    /// own registration, or by an earlier one on the same bytes whose module
+    /// it shares); `false` when this process compiled it. `None` for an
+    /// unknown id. One lookup.
     pub fn loaded_from_cache(&self, f: FunctionId) -> Option<bool> {
         self.function(f).map(|func| func.from_cache)
     }
@@ -370,7 +375,7 @@ impl Runtime {
     }
 
     /// Like [`invoke_blocking`](Self::invoke_blocking) but through the
-    /// preemptible path an EDF worker uses (guest on a wasmtime fiber,
+    /// path a preemptible worker uses (guest on a wasmtime fiber,
     /// `call_async`, polled by the worker's executor); nothing preempts it
     /// here. For measuring what preemptibility costs.
     pub fn invoke_blocking_preemptible(&self, f: FunctionId, input: &[u8]) -> (Outcome, Vec<u8>) {
@@ -387,9 +392,7 @@ impl Runtime {
             return (Outcome::Rejected, Vec::new());
         };
         let slot = BLOCKING_SLOT.with(Arc::clone);
-        let max_exec = u64::try_from(func.limits.max_exec.as_nanos()).unwrap_or(u64::MAX);
-        slot.exec_deadline_ns
-            .store(clock::now_ns().saturating_add(max_exec), Ordering::Relaxed);
+        slot.start_slice(clock::now_ns(), func.limits.max_exec, 0);
         block_on(invoke(
             &self.engine,
             func,
@@ -408,7 +411,7 @@ impl Runtime {
             .function(f)
             .ok_or_else(|| anyhow::anyhow!("no function with id {}", f.index()))?;
         let slot = BLOCKING_SLOT.with(Arc::clone);
-        slot.exec_deadline_ns.store(u64::MAX, Ordering::Relaxed);
+        slot.no_exec_limit();
         let mut store = crate::invoke::new_store(
             &self.engine,
             Sandbox::new(
@@ -457,60 +460,5 @@ impl Ticker {
                 }
             })?;
         Ok(Ticker { stop, thread })
-    }
-}
-
-/// Finds the module's entry point: `tern_handle` (raw ABI, preferred) or
-/// `_start` (WASI command), with the types each ABI requires.
-fn detect_entry(path: &Path, module: &Module) -> Result<Entry, RegisterError> {
-    let bad = |message: String| RegisterError::BadAbi {
-        path: path.to_path_buf(),
-        message,
-    };
-    let func_sig = |name: &str| match module.get_export(name) {
-        Some(ExternType::Func(f)) => Some((
-            f.params().collect::<Vec<_>>(),
-            f.results().collect::<Vec<_>>(),
-        )),
-        _ => None,
-    };
-    let is = |v: &[ValType], want: &[ValType]| {
-        v.len() == want.len() && v.iter().zip(want).all(|(a, b)| a.matches(b))
-    };
-    if let Some((params, results)) = func_sig("tern_handle") {
-        if !is(&params, &[ValType::I32, ValType::I32]) || !is(&results, &[ValType::I64]) {
-            return Err(bad(
-                "raw ABI: tern_handle must have type (i32, i32) -> i64".into()
-            ));
-        }
-        match func_sig("tern_alloc") {
-            Some((p, r)) if is(&p, &[ValType::I32]) && is(&r, &[ValType::I32]) => {}
-            Some(_) => return Err(bad("raw ABI: tern_alloc must have type (i32) -> i32".into())),
-            None => return Err(bad("raw ABI: exports tern_handle but not tern_alloc".into())),
-        }
-        if !matches!(module.get_export("memory"), Some(ExternType::Memory(_))) {
-            return Err(bad(
-                "raw ABI: exports tern_handle but no memory named `memory`".into(),
-            ));
-        }
-        let index = |name: &str| {
-            module
-                .get_export_index(name)
-                .ok_or_else(|| bad(format!("no export {name}")))
-        };
-        return Ok(Entry::Raw(RawExports {
-            memory: index("memory")?,
-            alloc: index("tern_alloc")?,
-            handle: index("tern_handle")?,
-        }));
-    }
-    match func_sig("_start") {
-        Some((p, r)) if p.is_empty() && r.is_empty() => Ok(Entry::Wasi {
-            start: module.get_export_index("_start").ok_or_else(|| bad("no export _start".into()))?,
-        }),
-        Some(_) => Err(bad("WASI ABI: _start must have type () -> ()".into())),
-        None => Err(bad(
-            "exports neither _start (WASI command) nor tern_handle (raw ABI); build a C main() with wasi-libc, or see worker/README.md".into(),
-        )),
     }
 }

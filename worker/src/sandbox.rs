@@ -3,26 +3,14 @@
 //! epoch callback).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use tern_sched::clock;
 use wasmtime::{ResourceLimiter, StoreContextMut, UpdateDeadline};
 
+use crate::run_state::RunSlot;
+
 /// How much of stderr a WASI function's failure report keeps.
 pub(crate) const STDERR_CAP: usize = 4096;
-
-/// Shared between a worker thread and the request running on it: read by the
-/// epoch callback inside the guest, written by the worker loop (resume) and
-/// by the dispatcher (new arrivals). One per worker, allocated once.
-#[derive(Debug, Default)]
-pub(crate) struct RunSlot {
-    /// Absolute time at which the running request exceeds its execution
-    /// limit, given the execution time it used before this slice.
-    pub exec_deadline_ns: AtomicU64,
-    /// Set when the worker's scheduler should look at its inbox at the next
-    /// epoch tick: a job arrived, or the dispatcher asked for a preemption.
-    pub reschedule: AtomicBool,
-}
 
 /// Why the host stopped a request (as opposed to a Wasm trap).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,8 +44,8 @@ pub(crate) struct Sandbox {
     pub max_memory: usize,
     /// Set by a host hook that stopped the request.
     pub fault: Option<Fault>,
-    /// Whether an epoch tick may suspend the request (worker pool with an
-    /// EDF local queue) or only checks its time limit.
+    /// Whether an epoch tick may suspend the request (a preemptible worker
+    /// pool) or only checks its time limit.
     pub preemptible: bool,
     pub slot: Arc<RunSlot>,
     /// State of `random_get`'s xorshift generator.
@@ -120,11 +108,11 @@ impl ResourceLimiter for Sandbox {
 /// yields to the worker's scheduler when it has something new to look at.
 pub(crate) fn on_epoch(mut cx: StoreContextMut<'_, Sandbox>) -> wasmtime::Result<UpdateDeadline> {
     let data = cx.data_mut();
-    if clock::now_ns() >= data.slot.exec_deadline_ns.load(Ordering::Relaxed) {
+    if data.slot.exec_limit_passed(clock::now_ns()) {
         data.fault = Some(Fault::Timeout);
         return Err(wasmtime::Error::new(HostStop(Fault::Timeout)));
     }
-    if data.preemptible && data.slot.reschedule.load(Ordering::Relaxed) {
+    if data.preemptible && data.slot.reschedule_requested() {
         return Ok(UpdateDeadline::Yield(1));
     }
     Ok(UpdateDeadline::Continue(1))

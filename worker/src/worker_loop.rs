@@ -10,15 +10,15 @@ use std::sync::{Arc, OnceLock};
 use std::task::Poll;
 use std::thread::Thread;
 
+use tern_rpc::IdleStrategy;
 use tern_sched::clock;
 use tern_sched::{Completion, Job, Outcome};
 
 use crate::executor::{block_on, poll_once};
 use crate::function::Function;
-use crate::idle::Idle;
 use crate::invoke::{Payload, invoke};
-use crate::pool::WorkerShared;
 use crate::run_queue::{LocalQueue, RunQueue};
+use crate::run_state::{WorkerShared, virtual_start_ns};
 use crate::runtime::Runtime;
 
 /// Everything a worker thread owns, moved into it at spawn.
@@ -27,8 +27,9 @@ pub(crate) struct WorkerContext {
     pub runtime: Arc<Runtime>,
     pub shared: Arc<WorkerShared>,
     pub local_queue: LocalQueue,
+    pub preemptible: bool,
     pub core: Option<usize>,
-    pub idle: Box<dyn Idle>,
+    pub idle: IdleStrategy,
     pub stop: Arc<AtomicBool>,
     pub completion_waker: Arc<OnceLock<Thread>>,
 }
@@ -52,6 +53,7 @@ pub(crate) fn run_worker(ctx: WorkerContext) {
         runtime,
         shared,
         local_queue,
+        preemptible,
         core,
         mut idle,
         stop,
@@ -63,7 +65,6 @@ pub(crate) fn run_worker(ctx: WorkerContext) {
         tracing::warn!(worker = index, core, "cannot pin worker thread to core");
     }
     let rt: &Runtime = &runtime;
-    let preemptible = local_queue == LocalQueue::Edf;
     let mut queue: RunQueue<Task<'_>> = RunQueue::new(local_queue);
     let mut idle_marked = false;
     let finish = |task: Task<'_>, outcome: Outcome, output: Vec<u8>| {
@@ -98,7 +99,6 @@ pub(crate) fn run_worker(ctx: WorkerContext) {
             finish(task, Outcome::Rejected, Vec::new());
             continue;
         };
-        let max_exec = u64::try_from(function.limits.max_exec.as_nanos()).unwrap_or(u64::MAX);
         // Run slices of this task until it completes or yields to an
         // earlier deadline.
         loop {
@@ -107,15 +107,14 @@ pub(crate) fn run_worker(ctx: WorkerContext) {
             // run), so start + expected is still the expected finish.
             shared.state.on_running(
                 task.job.deadline_ns,
-                start - task.exec_ns.min(start - 1),
+                virtual_start_ns(start, task.exec_ns),
                 task.job.expected_ns,
             );
-            shared.slot.exec_deadline_ns.store(
-                start.saturating_add(max_exec.saturating_sub(task.exec_ns)),
-                Ordering::Relaxed,
-            );
+            shared
+                .slot
+                .start_slice(start, function.limits.max_exec, task.exec_ns);
             if !preemptible {
-                // FIFO: the invocation makes synchronous calls and is ready at
+                // Not preemptible: the invocation makes synchronous calls and is ready at
                 // its first poll, so it runs on this stack, no box.
                 let payload = std::mem::take(&mut task.job.payload);
                 let slot = shared.slot.clone();
@@ -175,7 +174,7 @@ pub(crate) fn run_worker(ctx: WorkerContext) {
 /// reschedule flag first, so an arrival after the drain sets it again.
 #[inline]
 fn take_inbox<'rt>(shared: &WorkerShared, rt: &'rt Runtime, queue: &mut RunQueue<Task<'rt>>) {
-    shared.slot.reschedule.store(false, Ordering::Relaxed);
+    shared.slot.clear_reschedule();
     while let Some(job) = shared.inbox.pop() {
         let function = rt.function(job.function);
         queue.push(

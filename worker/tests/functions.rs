@@ -4,16 +4,10 @@
 use std::time::Duration;
 
 use tern_sched::{FunctionId, Outcome};
-use tern_worker::guest_build::{functions_dir, wasm_path};
-use tern_worker::{Abi, FunctionLimits, Runtime, RuntimeConfig};
+mod common;
 
-fn runtime() -> Runtime {
-    Runtime::new(RuntimeConfig {
-        cache_dir: None,
-        ..RuntimeConfig::default()
-    })
-    .unwrap()
-}
+use common::{functions_dir, uncached_runtime, wasm_path};
+use tern_worker::{Abi, FunctionLimits, Runtime};
 
 fn register(rt: &Runtime, name: &str) -> FunctionId {
     let limits = FunctionLimits {
@@ -44,7 +38,7 @@ fn fib(n: u64) -> u64 {
 
 #[test]
 fn fibonacci_matches_rust() {
-    let rt = runtime();
+    let rt = uncached_runtime();
     let f = register(&rt, "fibonacci");
     assert_eq!(rt.describe(f).unwrap().1, Abi::Wasi);
     for n in [0u64, 1, 2, 10, 20, 25] {
@@ -58,7 +52,7 @@ fn fibonacci_matches_rust() {
 
 #[test]
 fn fibonacci_bad_body_is_exit_code_with_stderr() {
-    let rt = runtime();
+    let rt = uncached_runtime();
     let f = register(&rt, "fibonacci");
     let (outcome, out) = rt.invoke_blocking(f, b"not a number");
     assert_eq!(outcome, Outcome::ExitCode(1));
@@ -67,7 +61,7 @@ fn fibonacci_bad_body_is_exit_code_with_stderr() {
 
 #[test]
 fn isprime_matches_rust() {
-    let rt = runtime();
+    let rt = uncached_runtime();
     let f = register(&rt, "isprime");
     let is_prime = |n: u64| {
         n >= 2
@@ -98,7 +92,7 @@ fn isprime_matches_rust() {
 
 #[test]
 fn echo_returns_its_body_at_every_size() {
-    let rt = runtime();
+    let rt = uncached_runtime();
     let wasi = register(&rt, "echo");
     let raw = register(&rt, "echo_raw");
     assert_eq!(rt.describe(raw).unwrap().1, Abi::Raw);
@@ -118,7 +112,7 @@ fn echo_returns_its_body_at_every_size() {
 
 #[test]
 fn noop_returns_nothing() {
-    let rt = runtime();
+    let rt = uncached_runtime();
     let f = register(&rt, "noop");
     assert_eq!(rt.describe(f).unwrap().1, Abi::Raw);
     assert_eq!(rt.invoke_blocking(f, b""), (Outcome::Ok, Vec::new()));
@@ -138,7 +132,7 @@ fn iters_per_us() -> u64 {
 
 #[test]
 fn hash_matches_rust() {
-    let rt = runtime();
+    let rt = uncached_runtime();
     let f = register(&rt, "hash");
     for us in [0u64, 1, 10, 1000] {
         let mut h: u64 = 0xcbf29ce484222325;
@@ -201,7 +195,7 @@ fn tsp_length(n: usize, seed: u64) -> f64 {
 
 #[test]
 fn tsp_finds_the_shortest_tour() {
-    let rt = runtime();
+    let rt = uncached_runtime();
     let f = register(&rt, "tsp");
     for (n, seed) in [(4usize, 1u64), (7, 42), (9, 7)] {
         let out = run(&rt, f, format!("{n} {seed}").as_bytes());
@@ -234,7 +228,7 @@ fn tsp_finds_the_shortest_tour() {
 
 #[test]
 fn no_state_leaks_between_requests() {
-    let rt = runtime();
+    let rt = uncached_runtime();
     let f = register(&rt, "statecheck");
     for secret in ["first secret", "second", "third"] {
         assert_eq!(run(&rt, f, secret.as_bytes()), "runs=1 previous=\n");

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tern_sched::{Completion, FunctionId, Job, Outcome, clock};
-use tern_worker::guest_build::wasm_path;
+mod common;
+
+use common::{uncached_runtime, wait_for_completions, wasm_path};
 use tern_worker::{
     FunctionLimits, LocalQueue, Runtime, RuntimeConfig, WorkerPool, WorkerPoolConfig,
 };
@@ -22,11 +24,7 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    let rt = Runtime::new(RuntimeConfig {
-        cache_dir: None,
-        ..RuntimeConfig::default()
-    })
-    .unwrap();
+    let rt = uncached_runtime();
     let limits = FunctionLimits {
         max_memory_bytes: 16 << 20,
         max_exec: Duration::from_millis(300),
@@ -93,28 +91,19 @@ fn hostile_functions_get_their_status_and_the_next_request_succeeds() {
 }
 
 fn collect(pool: &WorkerPool, n: usize) -> HashMap<u64, Completion> {
-    let deadline = Instant::now() + BOUND;
     let mut got = Vec::new();
-    while got.len() < n {
-        assert!(
-            Instant::now() < deadline,
-            "only {} of {n} completions within {BOUND:?}",
-            got.len()
-        );
-        if pool.poll_completions(&mut got) == 0 {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    }
+    wait_for_completions(pool, &mut got, n, BOUND);
     got.into_iter().map(|c| (c.id, c)).collect()
 }
 
-fn hostile_through_pool(local_queue: LocalQueue, workers: usize) {
+fn hostile_through_pool(local_queue: LocalQueue, preemptible: bool, workers: usize) {
     let fx = fixture();
     let pool = WorkerPool::start(
         fx.rt.clone(),
         WorkerPoolConfig {
             workers,
             local_queue,
+            preemptible,
             ..WorkerPoolConfig::default()
         },
     )
@@ -161,12 +150,12 @@ fn hostile_through_pool(local_queue: LocalQueue, workers: usize) {
 
 #[test]
 fn hostile_functions_through_a_fifo_worker() {
-    hostile_through_pool(LocalQueue::Fifo, 1);
+    hostile_through_pool(LocalQueue::Fifo, false, 1);
 }
 
 #[test]
 fn hostile_functions_through_edf_workers() {
-    hostile_through_pool(LocalQueue::Edf, 2);
+    hostile_through_pool(LocalQueue::Edf, true, 2);
 }
 
 #[test]

@@ -7,23 +7,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tern_sched::{Completion, FunctionId, Job, Outcome, clock};
-use tern_worker::guest_build::wasm_path;
-use tern_worker::{
-    FunctionLimits, LocalQueue, Runtime, RuntimeConfig, WorkerPool, WorkerPoolConfig,
-};
+mod common;
+
+use common::{uncached_runtime, wait_for_completions, wasm_path};
+use tern_worker::{FunctionLimits, LocalQueue, Runtime, WorkerPool, WorkerPoolConfig};
 
 const BOUND: Duration = Duration::from_secs(120);
 
 /// A runtime (no disk cache) with `hash` and `fibonacci` registered under a
 /// 100 s time limit, so only the tests' own deadlines matter.
 fn runtime_with_hash_and_fib() -> (Arc<Runtime>, FunctionId, FunctionId) {
-    let rt = Arc::new(
-        Runtime::new(RuntimeConfig {
-            cache_dir: None,
-            ..RuntimeConfig::default()
-        })
-        .unwrap(),
-    );
+    let rt = Arc::new(uncached_runtime());
     let limits = FunctionLimits {
         max_exec: Duration::from_secs(100),
         ..FunctionLimits::default()
@@ -48,13 +42,7 @@ fn job(id: u64, function: FunctionId, body: &str, deadline_in: Duration) -> Job 
 }
 
 fn next(pool: &WorkerPool, buf: &mut Vec<Completion>) -> Completion {
-    let deadline = Instant::now() + BOUND;
-    while buf.is_empty() {
-        assert!(Instant::now() < deadline, "no completion within {BOUND:?}");
-        if pool.poll_completions(buf) == 0 {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    }
+    wait_for_completions(pool, buf, 1, BOUND);
     buf.remove(0)
 }
 
@@ -80,6 +68,7 @@ fn short_earlier_deadline_request_preempts_a_long_one() {
         WorkerPoolConfig {
             workers: 1,
             local_queue: LocalQueue::Edf,
+            preemptible: true,
             ..WorkerPoolConfig::default()
         },
     )
@@ -117,13 +106,16 @@ fn short_earlier_deadline_request_preempts_a_long_one() {
     pool.shutdown();
 }
 
-#[test]
-fn fifo_worker_does_not_preempt() {
+/// On a worker of `local_queue` that is not preemptible, a long request that
+/// is running finishes before a short earlier-deadline one that arrives.
+fn running_request_is_not_preempted(local_queue: LocalQueue) {
     let (rt, hash, fib) = runtime_with_hash_and_fib();
     let pool = WorkerPool::start(
         rt.clone(),
         WorkerPoolConfig {
             workers: 1,
+            local_queue,
+            preemptible: false,
             ..WorkerPoolConfig::default()
         },
     )
@@ -142,6 +134,16 @@ fn fifo_worker_does_not_preempt() {
 }
 
 #[test]
+fn fifo_worker_does_not_preempt() {
+    running_request_is_not_preempted(LocalQueue::Fifo);
+}
+
+#[test]
+fn edf_worker_without_preemption_lets_the_running_request_finish() {
+    running_request_is_not_preempted(LocalQueue::Edf);
+}
+
+#[test]
 fn edf_worker_runs_queued_jobs_by_deadline() {
     let (rt, hash, fib) = runtime_with_hash_and_fib();
     let pool = WorkerPool::start(
@@ -149,6 +151,7 @@ fn edf_worker_runs_queued_jobs_by_deadline() {
         WorkerPoolConfig {
             workers: 1,
             local_queue: LocalQueue::Edf,
+            preemptible: true,
             ..WorkerPoolConfig::default()
         },
     )
@@ -172,13 +175,7 @@ fn edf_worker_runs_queued_jobs_by_deadline() {
 
 #[test]
 fn shutdown_with_suspended_and_queued_requests_returns() {
-    let rt = Arc::new(
-        Runtime::new(RuntimeConfig {
-            cache_dir: None,
-            ..RuntimeConfig::default()
-        })
-        .unwrap(),
-    );
+    let rt = Arc::new(uncached_runtime());
     let limits = FunctionLimits {
         max_exec: Duration::from_secs(100),
         ..FunctionLimits::default()
@@ -189,6 +186,7 @@ fn shutdown_with_suspended_and_queued_requests_returns() {
         WorkerPoolConfig {
             workers: 1,
             local_queue: LocalQueue::Edf,
+            preemptible: true,
             ..WorkerPoolConfig::default()
         },
     )
@@ -221,6 +219,7 @@ fn many_jobs_with_mixed_deadlines_all_complete_correctly() {
         WorkerPoolConfig {
             workers: 2,
             local_queue: LocalQueue::Edf,
+            preemptible: true,
             ..WorkerPoolConfig::default()
         },
     )

@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use tern_sched::Outcome;
-use tern_worker::guest_build::wasm_path;
+mod common;
+
+use common::wasm_path;
 use tern_worker::{CacheStats, FunctionLimits, RegisterError, Runtime, RuntimeConfig};
 
 fn runtime_with_cache(dir: &std::path::Path) -> Runtime {
@@ -35,6 +37,17 @@ fn a_restart_reuses_the_compiled_cache() {
                 reused: 0,
             }
         );
+        // A second route on bytes this process compiled shares the module
+        // and did not come from the disk either.
+        let twin = rt
+            .register(
+                "fib-twin",
+                &wasm_path("fibonacci"),
+                FunctionLimits::default(),
+            )
+            .unwrap();
+        assert_eq!(rt.loaded_from_cache(twin), Some(false));
+        assert_eq!(rt.cache_stats().reused, 1);
     }
     let artifacts: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -95,6 +108,11 @@ fn a_restart_reuses_the_compiled_cache() {
         }
     );
     assert_eq!(
+        rt.loaded_from_cache(fib),
+        Some(false),
+        "rebuilt, not loaded"
+    );
+    assert_eq!(
         rt.invoke_blocking(fib, b"12"),
         (Outcome::Ok, b"144\n".to_vec())
     );
@@ -130,6 +148,11 @@ fn a_restart_reuses_the_compiled_cache() {
             compiled: 0,
             reused: 1
         }
+    );
+    assert_eq!(
+        rt.loaded_from_cache(again),
+        Some(true),
+        "shares the module read from disk"
     );
     assert_eq!(
         rt.invoke_blocking(again, b"12"),

@@ -67,7 +67,10 @@ pub struct Completion {
     pub exec_ns: u64,
 }
 
-/// How an invocation ended. Each maps to an RPC status in the dispatcher.
+/// How an invocation ended. The dispatcher answers each with an RPC status
+/// and a response body, mapped in one place:
+/// `tern_dispatcher::outcome_status` (this crate does not depend on
+/// tern-rpc). `Display` says what happened, in the words that body uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// The function returned (raw ABI) or exited with code 0 (WASI).
@@ -86,8 +89,10 @@ pub enum Outcome {
     OutputTooLarge,
     /// A WASI function exited with a non-zero code.
     ExitCode(i32),
-    /// The job was not run: the worker's inbox was full, the sandbox pool was
-    /// exhausted, the function id is unknown, or the pool shut down.
+    /// The job was not run: its function id names no registered function,
+    /// or every sandbox slot of the runtime's pooling allocator was in use
+    /// (`max_instances`). (A full inbox is refused at submit, before any job
+    /// exists; jobs pending at shutdown are dropped without a completion.)
     Rejected,
 }
 

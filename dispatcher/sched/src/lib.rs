@@ -32,6 +32,7 @@ pub mod admission;
 pub mod clock;
 pub mod job;
 pub mod policy;
+pub mod slab;
 pub mod spec;
 pub mod worker_state;
 

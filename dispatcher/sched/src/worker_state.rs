@@ -129,12 +129,6 @@ impl WorkerState {
         self.running_expected_ns.store(0, Ordering::Relaxed);
     }
 
-    /// Called by the worker when it has nothing left to run.
-    #[inline]
-    pub fn on_idle(&self) {
-        self.idle.store(true, Ordering::Relaxed);
-    }
-
     /// Called by the worker when its inbox and run queue are empty: marks it
     /// idle unless a request has been assigned meanwhile (the dispatcher
     /// counts a request in `queue_len` before pushing it), so that a request
@@ -172,7 +166,7 @@ mod tests {
         assert_eq!((snap.running_deadline_ns, snap.running_start_ns), (50, 10));
         s.on_finished(1_000);
         s.on_assign_undone(2_000);
-        s.on_idle();
+        assert!(s.on_idle_if_empty());
         assert_eq!(
             s.snapshot(),
             WorkerSnapshot {

@@ -13,18 +13,23 @@ use std::time::Duration;
 use tern_rpc::Client;
 use tern_rpc::transport::udp::UdpTransport;
 
+// The worker's test helper that builds the guest functions, shared by path
+// (it is no part of tern-worker's API).
+#[path = "../../../worker/tests/common/guest_build.rs"]
+mod guest_build;
+
 /// Generous bound for anything a test waits on (the box is 2 loaded cores).
 pub const PATIENCE: Duration = Duration::from_secs(60);
 
 /// `<repo>/functions/build/<name>.wasm`, building the functions once.
 pub fn wasm(name: &str) -> PathBuf {
-    tern_worker::guest_build::wasm_path(name)
+    guest_build::wasm_path(name)
 }
 
 /// `<repo>/functions/<file>` (the example specs).
 pub fn example_spec(file: &str) -> PathBuf {
-    tern_worker::guest_build::build_dir().expect("functions/build.sh");
-    tern_worker::guest_build::functions_dir().join(file)
+    guest_build::build_dir().expect("functions/build.sh");
+    guest_build::functions_dir().join(file)
 }
 
 /// One route of a test spec: (route, request type, module name,

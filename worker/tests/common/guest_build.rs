@@ -1,11 +1,19 @@
-//! Finds the repository's guest functions and builds them on first use, so
-//! that `cargo test` and the examples work from a fresh clone: runs
-//! `functions/build.sh` (which rebuilds only what changed) once per process.
+//! Test helper: finds the repository's guest functions and builds them on
+//! first use, so that `cargo test`, the benchmarks and the examples work from
+//! a fresh clone: runs `functions/build.sh` (which rebuilds only what
+//! changed) once per process.
+//!
+//! Not part of tern-worker's API: worker/tests/common includes it, and the
+//! worker's benches and examples and the dispatcher's tests include this
+//! file by path (`#[path = ...] mod guest_build;`).
+
+#![allow(dead_code)] // each includer uses a different part
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-/// `<repo>/functions`, as seen when this crate was compiled.
+/// `<repo>/functions`, as seen when the including crate was compiled (every
+/// crate of the workspace sits one level below the root).
 pub fn functions_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../functions")
 }
