@@ -9,6 +9,8 @@
 //! tools and tests. See `rpc/README.md` for the wire format and DESIGN.md
 //! §2-4 for where this sits in Tern.
 
+#![warn(missing_docs)]
+
 pub mod client;
 pub mod endpoint;
 pub mod error;

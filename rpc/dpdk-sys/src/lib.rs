@@ -13,16 +13,26 @@
 //! Building this crate fails with a message naming `libdpdk-dev` when
 //! pkg-config cannot find DPDK.
 
-#![allow(
+#![warn(missing_docs)]
+
+/// The bindgen output. DPDK's names and C idioms are kept as they are (the
+/// DPDK documentation is theirs), so the lints that would rename or document
+/// them are off here only; hand-written items of this crate stay linted.
+#[allow(
     non_camel_case_types,
     non_snake_case,
     non_upper_case_globals,
-    dead_code
+    dead_code,
+    missing_docs,
+    clippy::all,
+    unsafe_op_in_unsafe_fn,
+    unnecessary_transmutes
 )]
-#![allow(clippy::all)]
-#![allow(unsafe_op_in_unsafe_fn, unnecessary_transmutes)]
+mod bindings {
+    include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
+}
 
-include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
+pub use bindings::*;
 
 /// The DPDK version this crate was built against, as pkg-config reported it.
 pub const DPDK_VERSION: &str = env!("DPDK_SYS_VERSION");
