@@ -33,6 +33,7 @@ use tern_rpc::transport::{Role, Transport, TransportAddr};
 use tern_rpc::{
     Ctl, Endpoint, EndpointConfig, Event, IdleMode, IdleStrategy, RpcError, SessionId, Status,
 };
+use tern_sched::slab::Slab;
 
 use crate::arrivals::{ArrivalKind, Arrivals};
 use crate::error::LoadgenError;
@@ -236,7 +237,7 @@ struct Pending {
     measured: bool,
 }
 
-/// A request on the wire; its slab index is the RPC tag.
+/// A request on the wire; its [`Slab`] id is the RPC tag.
 #[derive(Clone, Copy, Debug)]
 struct InFlight {
     intended_ns: u64,
@@ -368,8 +369,7 @@ impl EngineThread {
             })
             .collect();
         let mut queue: VecDeque<Pending> = VecDeque::new();
-        let mut slab: Vec<Option<InFlight>> = Vec::new();
-        let mut slab_free: Vec<u32> = Vec::new();
+        let mut slab: Slab<InFlight> = Slab::new();
         let mut outstanding = 0usize;
         let mut idle = IdleStrategy::new(cfg.idle);
         let mut resets = 0u64;
@@ -411,27 +411,22 @@ impl EngineThread {
                 if tok.generation != s.generation || !s.connected {
                     continue; // a slot of a reset session: drop it
                 }
-                let tag = match slab_free.pop() {
-                    Some(i) => i,
-                    None => {
-                        slab.push(None);
-                        (slab.len() - 1) as u32
-                    }
-                };
+                // The tag is the in-flight entry's slab id: a response or a
+                // failure finds its request with one index and one compare.
+                let tag = slab.insert(InFlight {
+                    intended_ns: p.intended_ns,
+                    sent_ns: now,
+                    route: p.route,
+                    measured: p.measured,
+                    session: tok.session,
+                });
                 let e = &entries[p.route as usize];
                 match self
                     .endpoint
-                    .send_request(s.id, e.request_type, e.body.clone(), tag as u64)
+                    .send_request(s.id, e.request_type, e.body.clone(), tag)
                 {
                     Ok(()) => {
                         queue.pop_front();
-                        slab[tag as usize] = Some(InFlight {
-                            intended_ns: p.intended_ns,
-                            sent_ns: now,
-                            route: p.route,
-                            measured: p.measured,
-                            session: tok.session,
-                        });
                         outstanding += 1;
                         if p.measured {
                             stats[p.route as usize]
@@ -443,19 +438,19 @@ impl EngineThread {
                     Err(RpcError::SessionBusy) => {
                         // Our slot count and the endpoint's disagree: let the
                         // endpoint's view win and try the slot later.
-                        slab_free.push(tag);
+                        slab.remove(tag);
                         free.push_back(tok);
                         break;
                     }
                     Err(RpcError::Io(_)) => {
                         io_errors += 1;
-                        slab_free.push(tag);
+                        slab.remove(tag);
                         free.push_back(tok);
                         break;
                     }
                     Err(_) => {
                         // The session is gone (reset or closed): re-open it.
-                        slab_free.push(tag);
+                        slab.remove(tag);
                         self.reopen(tok.session as usize);
                     }
                 }
@@ -471,7 +466,7 @@ impl EngineThread {
                 let in_window = now >= window_start && now < window_end;
                 match ev {
                     Event::Response { tag, response, .. } => {
-                        let Some(f) = take(&mut slab, &mut slab_free, tag) else {
+                        let Some(f) = slab.remove(tag) else {
                             return;
                         };
                         outstanding -= 1;
@@ -495,7 +490,7 @@ impl EngineThread {
                         }
                     }
                     Event::RequestFailed { tag, session, .. } => {
-                        let Some(f) = take(&mut slab, &mut slab_free, tag) else {
+                        let Some(f) = slab.remove(tag) else {
                             return;
                         };
                         outstanding -= 1;
@@ -547,7 +542,7 @@ impl EngineThread {
                 for p in queue.iter().filter(|p| p.measured) {
                     stats[p.route as usize].record_timeout(now.saturating_sub(p.intended_ns));
                 }
-                for f in slab.iter().flatten().filter(|f| f.measured) {
+                for f in slab.values().filter(|f| f.measured) {
                     stats[f.route as usize].record_timeout(now.saturating_sub(f.intended_ns));
                 }
                 break;
@@ -612,13 +607,4 @@ fn reopen(ctl: &mut Ctl<'_>, s: &mut SessionSlot, server: SocketAddrV4) {
     if let Ok(id) = ctl.connect(server) {
         s.id = id;
     }
-}
-
-/// Frees slab entry `tag` and returns it; `None` for a tag that is not live
-/// (which the RPC layer never produces, but a bad tag must not panic).
-fn take(slab: &mut [Option<InFlight>], slab_free: &mut Vec<u32>, tag: u64) -> Option<InFlight> {
-    let i = u32::try_from(tag).ok()?;
-    let f = slab.get_mut(i as usize)?.take()?;
-    slab_free.push(i);
-    Some(f)
 }

@@ -92,11 +92,29 @@ impl<T> Slab<T> {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
+
+    /// The values held, in slot order. O(slots at the peak size).
+    pub fn values(&self) -> impl Iterator<Item = &T> {
+        self.slots.iter().filter_map(|(_, value)| value.as_ref())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_are_the_live_ones() {
+        let mut slab = Slab::new();
+        let a = slab.insert('a');
+        slab.insert('b');
+        let c = slab.insert('c');
+        slab.remove(a);
+        assert_eq!(slab.values().collect::<String>(), "bc");
+        slab.remove(c);
+        slab.insert('d'); // reuses c's slot
+        assert_eq!(slab.values().collect::<String>(), "bd");
+    }
 
     #[test]
     fn insert_get_remove() {
