@@ -1,5 +1,5 @@
 //! The Tern dispatcher: the `dispatcher` binary and the core it runs
-//! (DESIGN.md §2, §6, §7).
+//! (ARCHITECTURE.md §2, §6, §7).
 //!
 //! The scheduling code it decides with lives in `tern-sched`
 //! (`dispatcher/sched`), which builds without wasmtime: the spec reader

@@ -1,5 +1,5 @@
 //! The `dispatcher` process: start-up (spec, policy, runtime, workers,
-//! transport) and the dispatcher core's event loop (DESIGN.md §2).
+//! transport) and the dispatcher core's event loop (ARCHITECTURE.md §2).
 //!
 //! One thread owns the RPC [`Endpoint`] and the [`Dispatcher`], eRPC-style:
 //! each round it polls the endpoint, places the requests that arrived,

@@ -1,4 +1,4 @@
-//! Idle strategies shared by every poll loop (DESIGN.md §4).
+//! Idle strategies shared by every poll loop (ARCHITECTURE.md §4).
 //!
 //! A poll loop calls [`IdleStrategy::reset`] after a round that found work
 //! and [`IdleStrategy::idle`] after one that found none. `Spin` keeps the

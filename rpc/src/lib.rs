@@ -6,7 +6,7 @@
 //! per-session credits, retransmits from the client after a timeout, and
 //! executes each request at most once (the server keeps the last response
 //! per request slot). [`Client`] wraps an endpoint in blocking calls for
-//! tools and tests. See `rpc/README.md` for the wire format and DESIGN.md
+//! tools and tests. See `rpc/README.md` for the wire format and ARCHITECTURE.md
 //! §2-4 for where this sits in Tern.
 
 #![warn(missing_docs)]

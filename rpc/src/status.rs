@@ -1,4 +1,4 @@
-//! Response status codes (DESIGN.md §3), carried in the response preamble.
+//! Response status codes (ARCHITECTURE.md §3), carried in the response preamble.
 
 use std::fmt;
 use std::str::FromStr;

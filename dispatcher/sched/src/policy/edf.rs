@@ -1,4 +1,4 @@
-//! `edf`: SLEdgeScale's earliest-deadline-first dispatch (DESIGN.md §7).
+//! `edf`: SLEdgeScale's earliest-deadline-first dispatch (ARCHITECTURE.md §7).
 //!
 //! For each request, in order:
 //!

@@ -1,6 +1,6 @@
 //! Scheduling policies: where the dispatcher puts each request.
 //!
-//! A policy is pure decision logic (DESIGN.md §7): given what is known about
+//! A policy is pure decision logic (ARCHITECTURE.md §7): given what is known about
 //! one request ([`RequestInfo`], including the current time) and a
 //! [`WorkerView`] of the workers' published state, it returns a
 //! [`Decision`]. Policies do no I/O and read no clock, so the same code runs
@@ -137,7 +137,7 @@ macro_rules! live_view {
 
 live_view!(Vec<&WorkerState>, &[&WorkerState]);
 
-/// A scheduling policy (DESIGN.md §7).
+/// A scheduling policy (ARCHITECTURE.md §7).
 pub trait Policy: Send {
     /// The name `--policy` selects it by.
     fn name(&self) -> &'static str;
