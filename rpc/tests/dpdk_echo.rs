@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::dpdk::{
-    Role, Testbed, af_xdp_side_a, child_role, child_var, kernel_role, memif_pair, require_root,
-    run_pair, serial, veth_pair, wait_for_link, with_peer,
+    Role, Testbed, af_xdp_side_a, child_role, child_var, kernel_role, memif_pair,
+    parent_or_run_child, run_pair, veth_pair, wait_for_link, with_peer,
 };
 use common::{ECHO, pattern};
 use tern_rpc::transport::Transport;
@@ -193,11 +193,9 @@ fn scenario(test: &str, server: Role<'_>, client: Role<'_>) {
 
 #[test]
 fn memif_rpc_echo() {
-    if let Some(role) = child_role() {
-        return run_child(&role);
-    }
-    require_root();
-    let _one = serial();
+    let Some(_one) = parent_or_run_child(run_child) else {
+        return;
+    };
     let (server, client) = memif_pair("rpc");
     scenario(
         "memif_rpc_echo",
@@ -207,8 +205,6 @@ fn memif_rpc_echo() {
 }
 
 fn veth_rpc_echo(test: &str, pmd: &str) {
-    require_root();
-    let _one = serial();
     let tb = Testbed::up(&format!("r{}", &pmd[3..6]));
     let (server, client) = veth_pair(pmd);
     scenario(
@@ -220,27 +216,25 @@ fn veth_rpc_echo(test: &str, pmd: &str) {
 
 #[test]
 fn af_xdp_rpc_echo() {
-    if let Some(role) = child_role() {
-        return run_child(&role);
-    }
+    let Some(_one) = parent_or_run_child(run_child) else {
+        return;
+    };
     veth_rpc_echo("af_xdp_rpc_echo", "af_xdp");
 }
 
 #[test]
 fn af_packet_rpc_echo() {
-    if let Some(role) = child_role() {
-        return run_child(&role);
-    }
+    let Some(_one) = parent_or_run_child(run_child) else {
+        return;
+    };
     veth_rpc_echo("af_packet_rpc_echo", "af_packet");
 }
 
 #[test]
 fn kernel_client_calls_dpdk_server() {
-    if let Some(role) = child_role() {
-        return run_child(&role);
-    }
-    require_root();
-    let _one = serial();
+    let Some(_one) = parent_or_run_child(run_child) else {
+        return;
+    };
     let tb = Testbed::up("rkc");
     let client = with_peer(kernel_role(Testbed::KERNEL_IP_B), Testbed::DPDK_IP_A);
     scenario(
@@ -252,11 +246,9 @@ fn kernel_client_calls_dpdk_server() {
 
 #[test]
 fn dpdk_client_calls_kernel_server() {
-    if let Some(role) = child_role() {
-        return run_child(&role);
-    }
-    require_root();
-    let _one = serial();
+    let Some(_one) = parent_or_run_child(run_child) else {
+        return;
+    };
     let tb = Testbed::up("rks");
     let server = kernel_role(Testbed::KERNEL_IP_B);
     let client = with_peer(af_xdp_side_a(), Testbed::KERNEL_IP_B);
@@ -269,11 +261,9 @@ fn dpdk_client_calls_kernel_server() {
 
 #[test]
 fn memif_two_queues_two_endpoint_threads() {
-    if let Some(role) = child_role() {
-        return run_child(&role);
-    }
-    require_root();
-    let _one = serial();
+    let Some(_one) = parent_or_run_child(run_child) else {
+        return;
+    };
     let (server, client) = memif_pair("rpc2q");
     scenario(
         "memif_two_queues_two_endpoint_threads",

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use common::dpdk::{
     Child, Role, Testbed, af_xdp_side_a, child_role, child_var, eal_args, kernel_role, memif_pair,
-    require_root, run_pair, serial, veth_pair, wait_for_link, with_peer,
+    parent_or_run_child, require_root, run_pair, serial, veth_pair, wait_for_link, with_peer,
 };
 use common::pattern;
 use tern_rpc::transport::dpdk::{DpdkConfig, DpdkTransport};
@@ -266,11 +266,9 @@ fn echo_scenario(test: &str, server: Role<'_>, ready: Option<&str>, client: Role
 
 #[test]
 fn memif_datagram_echo() {
-    if let Some(role) = child_role() {
-        return run_child(&role);
-    }
-    require_root();
-    let _one = serial();
+    let Some(_one) = parent_or_run_child(run_child) else {
+        return;
+    };
     let (server, client) = memif_pair("dgram");
     // The memif server must listen before the client connects.
     echo_scenario(
@@ -283,8 +281,6 @@ fn memif_datagram_echo() {
 
 /// DPDK on both ends of the veth testbed with PMD `pmd` ("af_xdp", "af_packet").
 fn veth_datagram_echo(test: &str, pmd: &str) {
-    require_root();
-    let _one = serial();
     let tb = Testbed::up(&pmd[3..6]);
     let (server, client) = veth_pair(pmd);
     echo_scenario(
@@ -297,27 +293,25 @@ fn veth_datagram_echo(test: &str, pmd: &str) {
 
 #[test]
 fn af_xdp_datagram_echo() {
-    if let Some(role) = child_role() {
-        return run_child(&role);
-    }
+    let Some(_one) = parent_or_run_child(run_child) else {
+        return;
+    };
     veth_datagram_echo("af_xdp_datagram_echo", "af_xdp");
 }
 
 #[test]
 fn af_packet_datagram_echo() {
-    if let Some(role) = child_role() {
-        return run_child(&role);
-    }
+    let Some(_one) = parent_or_run_child(run_child) else {
+        return;
+    };
     veth_datagram_echo("af_packet_datagram_echo", "af_packet");
 }
 
 #[test]
 fn kernel_udp_client_to_dpdk_af_xdp_server() {
-    if let Some(role) = child_role() {
-        return run_child(&role);
-    }
-    require_root();
-    let _one = serial();
+    let Some(_one) = parent_or_run_child(run_child) else {
+        return;
+    };
     let tb = Testbed::up("kc");
     let client = with_peer(kernel_role(Testbed::KERNEL_IP_B), Testbed::DPDK_IP_A);
     let out = echo_scenario(
@@ -331,11 +325,9 @@ fn kernel_udp_client_to_dpdk_af_xdp_server() {
 
 #[test]
 fn dpdk_af_xdp_client_to_kernel_udp_server() {
-    if let Some(role) = child_role() {
-        return run_child(&role);
-    }
-    require_root();
-    let _one = serial();
+    let Some(_one) = parent_or_run_child(run_child) else {
+        return;
+    };
     let tb = Testbed::up("ks");
     let server = kernel_role(Testbed::KERNEL_IP_B);
     let client = with_peer(af_xdp_side_a(), Testbed::KERNEL_IP_B);
@@ -376,11 +368,9 @@ fn unknown_port_is_a_clear_error() {
 
 #[test]
 fn dpdk_server_drops_fragments_and_strays_and_keeps_serving() {
-    if let Some(role) = child_role() {
-        return run_child(&role);
-    }
-    require_root();
-    let _one = serial();
+    let Some(_one) = parent_or_run_child(run_child) else {
+        return;
+    };
     let tb = Testbed::up("junk");
     let mut server = af_xdp_side_a();
     server.push(("EXPECT", "junk".into()));

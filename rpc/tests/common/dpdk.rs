@@ -49,6 +49,19 @@ impl Drop for Serial {
     }
 }
 
+/// The start of every DPDK test: in a child, runs its role with
+/// `run_child` and returns None (the test body ends there); in the parent,
+/// checks for root and returns the one-scenario-at-a-time lock to hold
+/// while the scenario runs.
+pub fn parent_or_run_child(run_child: impl FnOnce(&str)) -> Option<Serial> {
+    if let Some(role) = child_role() {
+        run_child(&role);
+        return None;
+    }
+    require_root();
+    Some(serial())
+}
+
 /// Fails the test with a clear message unless running as root (network
 /// namespaces, AF_XDP and DPDK vdevs need it; CI runs as root).
 pub fn require_root() {
