@@ -6,20 +6,25 @@ mod common;
 use std::time::Duration;
 
 use common::{Dispatcher, PATIENCE, TestRoute, example_spec, write_spec};
-use tern_rpc::{EndpointConfig, Event, Status};
+use tern_rpc::transport::udp::UdpTransport;
+use tern_rpc::{Client, EndpointConfig, Event, Status};
+
+/// Calls fibonacci (request type 1) with 10 and checks the answer is 55
+/// (`context` names the situation in the failure message).
+fn assert_fib_10_is_55(client: &mut Client<UdpTransport>, context: &str) {
+    let r = client.call(1, b"10".to_vec(), PATIENCE).unwrap();
+    assert_eq!(
+        (r.status, String::from_utf8_lossy(&r.payload).trim()),
+        (Status::Ok, "55"),
+        "{context}"
+    );
+}
 
 #[test]
 fn fibonacci_10_is_55_under_each_policy() {
     let spec = example_spec("fib.json");
     for policy in ["rr", "jsq", "lld", "edf"] {
-        let d = Dispatcher::start(&[
-            "--spec",
-            spec.to_str().unwrap(),
-            "--policy",
-            policy,
-            "--workers",
-            "2",
-        ]);
+        let d = Dispatcher::serving(&spec, &["--policy", policy, "--workers", "2"]);
         let mut client = d.client();
         for _ in 0..3 {
             let r = client.call(1, b"10".to_vec(), PATIENCE).unwrap();
@@ -46,57 +51,37 @@ fn fibonacci_10_is_55_under_each_policy() {
 
 #[test]
 fn unknown_request_type_gets_no_such_function() {
-    let d = Dispatcher::start(&[
-        "--spec",
-        example_spec("fib.json").to_str().unwrap(),
-        "--workers",
-        "1",
-    ]);
+    let d = Dispatcher::serving(&example_spec("fib.json"), &["--workers", "1"]);
     let mut client = d.client();
     let r = client.call(999, b"10".to_vec(), PATIENCE).unwrap();
     assert_eq!(r.status, Status::NoSuchFunction);
     assert!(String::from_utf8_lossy(&r.payload).contains("999"));
     // The server keeps serving.
-    let r = client.call(1, b"10".to_vec(), PATIENCE).unwrap();
-    assert_eq!(
-        (r.status, String::from_utf8_lossy(&r.payload).trim()),
-        (Status::Ok, "55")
-    );
+    assert_fib_10_is_55(&mut client, "after type 999");
     let (_, out, _) = d.stop();
     assert!(out.contains("unknown request types: 1"), "{out}");
 }
 
 #[test]
 fn misbehaving_functions_get_their_status_and_the_next_call_succeeds() {
-    let dir = tempfile::tempdir().unwrap();
-    let spec = write_spec(
-        dir.path(),
-        &[
-            TestRoute("/fib", 1, "fibonacci", 5, 50, ""),
-            TestRoute("/unreachable", 2, "trap_unreachable", 5, 50, ""),
-            TestRoute("/divzero", 3, "trap_divzero", 5, 50, ""),
-            TestRoute("/stackoverflow", 4, "stackoverflow", 5, 50, ""),
-            TestRoute("/oom", 5, "oom", 5, 50, r#""max-memory-bytes": 4194304"#),
-            TestRoute("/loop", 6, "loop", 5, 50, r#""max-exec-us": 50000"#),
-            TestRoute(
-                "/bigoutput",
-                7,
-                "bigoutput",
-                5,
-                50,
-                r#""max-output-bytes": 4096"#,
-            ),
-            TestRoute("/small", 8, "echo", 5, 50, r#""http-req-size": 8"#),
-        ],
-    );
-    let d = Dispatcher::start(&[
-        "--spec",
-        spec.to_str().unwrap(),
-        "--workers",
-        "1",
-        "--policy",
-        "edf",
+    let (_dir, spec) = write_spec(&[
+        TestRoute("/fib", 1, "fibonacci", 5, 50, ""),
+        TestRoute("/unreachable", 2, "trap_unreachable", 5, 50, ""),
+        TestRoute("/divzero", 3, "trap_divzero", 5, 50, ""),
+        TestRoute("/stackoverflow", 4, "stackoverflow", 5, 50, ""),
+        TestRoute("/oom", 5, "oom", 5, 50, r#""max-memory-bytes": 4194304"#),
+        TestRoute("/loop", 6, "loop", 5, 50, r#""max-exec-us": 50000"#),
+        TestRoute(
+            "/bigoutput",
+            7,
+            "bigoutput",
+            5,
+            50,
+            r#""max-output-bytes": 4096"#,
+        ),
+        TestRoute("/small", 8, "echo", 5, 50, r#""http-req-size": 8"#),
     ]);
+    let d = Dispatcher::serving(&spec, &["--workers", "1", "--policy", "edf"]);
     let mut client = d.client();
     let cases = [
         (2, Status::Trap, "trap"),
@@ -114,12 +99,7 @@ fn misbehaving_functions_get_their_status_and_the_next_call_succeeds() {
             msg.contains(words),
             "type {ty}: {msg:?} should mention {words:?}"
         );
-        let ok = client.call(1, b"10".to_vec(), PATIENCE).unwrap();
-        assert_eq!(
-            (ok.status, String::from_utf8_lossy(&ok.payload).trim()),
-            (Status::Ok, "55"),
-            "after type {ty}"
-        );
+        assert_fib_10_is_55(&mut client, &format!("after type {ty}"));
     }
     // A body over the route's http-req-size: too-large, without running it.
     let r = client.call(8, b"123456789".to_vec(), PATIENCE).unwrap();
@@ -141,8 +121,7 @@ fn send_all(
     requests: &[(u16, Vec<u8>)],
     gap: Duration,
 ) -> (Vec<(u64, Status)>, usize) {
-    let transport =
-        tern_rpc::transport::udp::UdpTransport::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let transport = UdpTransport::bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let mut ep = tern_rpc::Endpoint::new(transport, EndpointConfig::default());
     let ids: Vec<_> = (0..sessions).map(|_| ep.connect(d.addr).unwrap()).collect();
     let start = std::time::Instant::now();
@@ -190,67 +169,36 @@ fn send_all(
 
 #[test]
 fn edf_short_earlier_deadline_overtakes_running_long_request() {
-    let dir = tempfile::tempdir().unwrap();
     // Long: 300 ms of work, deadline 10 s. Short: 10 µs, deadline 50 ms.
-    let spec = write_spec(
-        dir.path(),
-        &[
-            TestRoute("/long", 1, "hash", 300_000, 10_000_000, ""),
-            TestRoute("/short", 2, "hash", 10, 50_000, ""),
-        ],
-    );
+    let (_dir, spec) = write_spec(&[
+        TestRoute("/long", 1, "hash", 300_000, 10_000_000, ""),
+        TestRoute("/short", 2, "hash", 10, 50_000, ""),
+    ]);
     // The long request first; 50 ms later (it is running by then) the short one.
     let requests = [(1, b"300000".to_vec()), (2, b"10".to_vec())];
-    let d = Dispatcher::start(&[
-        "--spec",
-        spec.to_str().unwrap(),
-        "--policy",
-        "edf",
-        "--workers",
-        "1",
-    ]);
-    let (answers, failed) = send_all(&d, 1, &requests, Duration::from_millis(50));
-    assert_eq!(failed, 0);
-    assert_eq!(
-        answers,
-        [(1, Status::Ok), (0, Status::Ok)],
-        "edf: short (tag 1) must complete before long (tag 0)"
-    );
-    drop(d);
-    // The contrast: round robin with FIFO workers runs them in arrival order.
-    let d = Dispatcher::start(&[
-        "--spec",
-        spec.to_str().unwrap(),
-        "--policy",
-        "rr",
-        "--workers",
-        "1",
-    ]);
-    let (answers, failed) = send_all(&d, 1, &requests, Duration::from_millis(50));
-    assert_eq!(failed, 0);
-    assert_eq!(
-        answers,
-        [(0, Status::Ok), (1, Status::Ok)],
-        "rr: FIFO order"
-    );
+    // EDF lets the short request overtake; the contrast, round robin with
+    // FIFO workers, runs them in arrival order.
+    for (policy, order, why) in [
+        (
+            "edf",
+            [1, 0],
+            "edf: short (tag 1) must complete before long (tag 0)",
+        ),
+        ("rr", [0, 1], "rr: FIFO order"),
+    ] {
+        let d = Dispatcher::serving(&spec, &["--policy", policy, "--workers", "1"]);
+        let (answers, failed) = send_all(&d, 1, &requests, Duration::from_millis(50));
+        assert_eq!(failed, 0, "{policy}");
+        assert_eq!(answers, order.map(|tag| (tag, Status::Ok)), "{why}");
+    }
 }
 
 #[test]
 fn admission_rejects_a_flood_instead_of_timing_out() {
-    let dir = tempfile::tempdir().unwrap();
     // 5 ms of work each, deadline 20 ms: one worker fits about 4 at once,
     // and the burst of 64 arrives well within 20 ms.
-    let spec = write_spec(
-        dir.path(),
-        &[TestRoute("/work", 1, "hash", 5_000, 20_000, "")],
-    );
-    let d = Dispatcher::start(&[
-        "--spec",
-        spec.to_str().unwrap(),
-        "--workers",
-        "1",
-        "--admission",
-    ]);
+    let (_dir, spec) = write_spec(&[TestRoute("/work", 1, "hash", 5_000, 20_000, "")]);
+    let d = Dispatcher::serving(&spec, &["--workers", "1", "--admission"]);
     let requests: Vec<(u16, Vec<u8>)> = (0..64).map(|_| (1, b"5000".to_vec())).collect();
     let (answers, failed) = send_all(&d, 8, &requests, Duration::ZERO);
     assert_eq!(failed, 0, "every request is answered, none times out");
@@ -268,14 +216,7 @@ fn admission_rejects_a_flood_instead_of_timing_out() {
 #[test]
 fn mix_spec_serves_echo_isprime_and_tsp_with_large_bodies() {
     let spec = example_spec("mix.json");
-    let d = Dispatcher::start(&[
-        "--spec",
-        spec.to_str().unwrap(),
-        "--policy",
-        "lld",
-        "--workers",
-        "1",
-    ]);
+    let d = Dispatcher::serving(&spec, &["--policy", "lld", "--workers", "1"]);
     let mut client = d.client();
     // A 1 MiB body goes through multi-packet messages both ways, unchanged.
     let body: Vec<u8> = (0..1 << 20)
@@ -288,18 +229,17 @@ fn mix_spec_serves_echo_isprime_and_tsp_with_large_bodies() {
         "echo of 1 MiB differs ({} bytes back)",
         r.payload.len()
     );
-    let r = client.call(2, b"97".to_vec(), PATIENCE).unwrap();
-    assert_eq!(r.status, Status::Ok);
-    assert!(
-        String::from_utf8_lossy(&r.payload).contains("true"),
-        "{:?}",
-        String::from_utf8_lossy(&r.payload)
-    );
-    let r = client.call(3, b"8 42".to_vec(), PATIENCE).unwrap();
-    assert_eq!(r.status, Status::Ok);
-    assert!(
-        String::from_utf8_lossy(&r.payload).starts_with("length="),
-        "{:?}",
-        String::from_utf8_lossy(&r.payload)
-    );
+    let text = call_ok_text(&mut client, 2, b"97");
+    assert!(text.contains("true"), "{text:?}");
+    let text = call_ok_text(&mut client, 3, b"8 42");
+    assert!(text.starts_with("length="), "{text:?}");
+}
+
+/// Calls request type `ty` with `body`, checks the status is ok, and
+/// returns the response body as text.
+fn call_ok_text(client: &mut Client<UdpTransport>, ty: u16, body: &[u8]) -> String {
+    let r = client.call(ty, body.to_vec(), PATIENCE).unwrap();
+    let text = String::from_utf8_lossy(&r.payload).into_owned();
+    assert_eq!(r.status, Status::Ok, "type {ty}: {text}");
+    text
 }

@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::{Dispatcher, TestRoute, example_spec, run_to_exit, write_spec};
+use common::{
+    Dispatcher, TestRoute, example_spec, run_spec_to_exit, run_to_exit, write_spec, write_temp,
+};
 
 #[test]
 fn help_documents_every_flag_and_default() {
@@ -28,14 +30,11 @@ fn help_documents_every_flag_and_default() {
 
 #[test]
 fn bad_spec_is_named() {
-    let dir = tempfile::tempdir().unwrap();
-    let spec = dir.path().join("bad.json");
-    std::fs::write(
-        &spec,
+    let (_dir, spec) = write_temp(
+        "bad.json",
         r#"[{"name": "t", "routes": [{"route": "/x", "pth": "x.wasm"}]}]"#,
-    )
-    .unwrap();
-    let (ok, _, err) = run_to_exit(&["--spec", spec.to_str().unwrap()]);
+    );
+    let (ok, _, err) = run_spec_to_exit(&spec, &[]);
     assert!(!ok);
     assert!(
         err.contains("bad.json")
@@ -51,14 +50,11 @@ fn bad_spec_is_named() {
 
 #[test]
 fn missing_module_is_named() {
-    let dir = tempfile::tempdir().unwrap();
-    let spec = dir.path().join("s.json");
-    std::fs::write(
-        &spec,
+    let (_dir, spec) = write_temp(
+        "s.json",
         r#"[{"name": "t", "routes": [{"route": "/x", "path": "absent.wasm", "expected-execution-us": 1, "relative-deadline-us": 10}]}]"#,
-    )
-    .unwrap();
-    let (ok, _, err) = run_to_exit(&["--spec", spec.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
+    );
+    let (ok, _, err) = run_spec_to_exit(&spec, &["--listen", "127.0.0.1:0"]);
     assert!(!ok);
     assert!(err.contains("absent.wasm does not exist"), "{err}");
 }
@@ -66,7 +62,7 @@ fn missing_module_is_named() {
 #[test]
 fn unknown_policy_lists_valid_ones() {
     let spec = example_spec("fib.json");
-    let (ok, _, err) = run_to_exit(&["--spec", spec.to_str().unwrap(), "--policy", "lottery"]);
+    let (ok, _, err) = run_spec_to_exit(&spec, &["--policy", "lottery"]);
     assert!(!ok);
     assert!(
         err.contains("unknown policy \"lottery\" (valid policies: rr, jsq, lld, edf)"),
@@ -77,34 +73,19 @@ fn unknown_policy_lists_valid_ones() {
 #[test]
 fn busy_port_is_named() {
     let spec = example_spec("fib.json");
-    let first = Dispatcher::start(&["--spec", spec.to_str().unwrap(), "--workers", "1"]);
+    let first = Dispatcher::serving(&spec, &["--workers", "1"]);
     let addr = first.addr.to_string();
-    let (ok, _, err) = run_to_exit(&[
-        "--spec",
-        spec.to_str().unwrap(),
-        "--workers",
-        "1",
-        "--listen",
-        &addr,
-    ]);
+    let (ok, _, err) = run_spec_to_exit(&spec, &["--workers", "1", "--listen", &addr]);
     assert!(!ok);
     assert!(err.contains(&format!("address {addr} in use")), "{err}");
 }
 
 #[test]
 fn busy_polling_threads_beyond_cores_warn() {
-    let dir = tempfile::tempdir().unwrap();
-    let spec = write_spec(dir.path(), &[TestRoute("/fib", 1, "fibonacci", 5, 50, "")]);
+    let (_dir, spec) = write_spec(&[TestRoute("/fib", 1, "fibonacci", 5, 50, "")]);
     let cores = std::thread::available_parallelism().unwrap().get();
     let workers = cores.to_string(); // 1 dispatcher + cores workers > cores
-    let d = Dispatcher::start(&[
-        "--spec",
-        spec.to_str().unwrap(),
-        "--idle",
-        "spin",
-        "--workers",
-        &workers,
-    ]);
+    let d = Dispatcher::serving(&spec, &["--idle", "spin", "--workers", &workers]);
     let (ok, _, err) = d.stop();
     assert!(ok, "{err}");
     assert!(err.contains("busy-polling threads"), "{err}");
@@ -115,24 +96,13 @@ fn busy_polling_threads_beyond_cores_warn() {
 #[test]
 fn unavailable_core_is_named() {
     let spec = example_spec("fib.json");
-    let (ok, _, err) = run_to_exit(&[
-        "--spec",
-        spec.to_str().unwrap(),
-        "--cores",
-        "4096",
-        "--listen",
-        "127.0.0.1:0",
-    ]);
+    let (ok, _, err) = run_spec_to_exit(&spec, &["--cores", "4096", "--listen", "127.0.0.1:0"]);
     assert!(!ok);
     assert!(err.contains("--cores: core 4096 is not available"), "{err}");
-    let (ok, _, err) = run_to_exit(&[
-        "--spec",
-        spec.to_str().unwrap(),
-        "--dispatcher-core",
-        "4096",
-        "--listen",
-        "127.0.0.1:0",
-    ]);
+    let (ok, _, err) = run_spec_to_exit(
+        &spec,
+        &["--dispatcher-core", "4096", "--listen", "127.0.0.1:0"],
+    );
     assert!(!ok);
     assert!(
         err.contains("--dispatcher-core: core 4096 is not available"),

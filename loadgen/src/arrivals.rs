@@ -6,15 +6,14 @@
 //! seeded RNG, so a run is reproducible: the same seed, rate and kind give
 //! the same schedule.
 
-use std::fmt;
-use std::str::FromStr;
-
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand_distr::{Distribution, Exp};
 
-/// How inter-arrival gaps are drawn.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// How inter-arrival gaps are drawn. Named on the command line by its
+/// variant in kebab case (`poisson`, `constant`); clap's `ValueEnum` parses
+/// the name and lists the valid ones when it is unknown.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum ArrivalKind {
     /// Exponential gaps with mean `1 / rate`: a Poisson process, the usual
     /// model of many independent clients (the default).
@@ -22,35 +21,6 @@ pub enum ArrivalKind {
     Poisson,
     /// Every gap is exactly `1 / rate`.
     Constant,
-}
-
-impl ArrivalKind {
-    /// The name used on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ArrivalKind::Poisson => "poisson",
-            ArrivalKind::Constant => "constant",
-        }
-    }
-}
-
-impl fmt::Display for ArrivalKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for ArrivalKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "poisson" => Ok(ArrivalKind::Poisson),
-            "constant" => Ok(ArrivalKind::Constant),
-            other => Err(format!(
-                "unknown arrival process {other:?} (expected poisson or constant)"
-            )),
-        }
-    }
 }
 
 /// An endless, seeded sequence of intended send times.
@@ -245,7 +215,15 @@ mod tests {
         for r in [0.0, -1.0, f64::NAN, f64::INFINITY] {
             assert!(Arrivals::new(ArrivalKind::Poisson, r, 0, 0.0).is_err());
         }
-        assert!("uniform".parse::<ArrivalKind>().is_err());
-        assert_eq!("constant".parse::<ArrivalKind>(), Ok(ArrivalKind::Constant));
+        use clap::ValueEnum;
+        assert!(ArrivalKind::from_str("uniform", false).is_err());
+        assert_eq!(
+            ArrivalKind::from_str("constant", false),
+            Ok(ArrivalKind::Constant)
+        );
+        assert_eq!(
+            ArrivalKind::Poisson.to_possible_value().unwrap().get_name(),
+            "poisson"
+        );
     }
 }

@@ -60,14 +60,9 @@ struct HandlerService<'a, H> {
 
 impl<H: FnMut(u16, Vec<u8>) -> Response> Service for HandlerService<'_, H> {
     fn on_request(&mut self, ctl: &mut Ctl<'_>, request: IncomingRequest<'_>) {
-        let IncomingRequest {
-            token,
-            req_type,
-            payload,
-        } = request;
         // A stale token (the client reset meanwhile) is not our problem.
-        let response = (self.handler)(req_type, payload.into_owned());
-        if ctl.respond(token, response).is_ok() {
+        let response = (self.handler)(request.req_type, request.payload.into_owned());
+        if ctl.respond(request.token, response).is_ok() {
             self.served.fetch_add(1, Ordering::Relaxed);
         }
     }

@@ -27,8 +27,8 @@ use clap::Parser;
 use tern_rpc::transport::udp::{UdpConfig, UdpTransport};
 use tern_rpc::transport::{Role, RxBatch, Transport, TransportAddr, TxDatagram};
 use tern_rpc::{
-    Ctl, Endpoint, EndpointConfig, Event, IdleMode, IdleStrategy, IncomingRequest, Response,
-    Service, serve,
+    Client, Ctl, Endpoint, EndpointConfig, Event, IdleMode, IdleStrategy, IncomingRequest,
+    Response, Service, serve,
 };
 
 // The `--transport dpdk` mode (two processes, raw DPDK echo baseline).
@@ -252,17 +252,12 @@ struct EchoService<'a> {
 
 impl Service for EchoService<'_> {
     fn on_request(&mut self, ctl: &mut Ctl<'_>, request: IncomingRequest<'_>) {
-        let IncomingRequest {
-            token,
-            req_type,
-            payload,
-        } = request;
-        let resp = if req_type == ECHO {
-            Response::ok(payload.into_owned())
+        let resp = if request.req_type == ECHO {
+            Response::ok(request.payload.into_owned())
         } else {
             Response::ok(Vec::new())
         };
-        let _ = ctl.respond(token, resp);
+        let _ = ctl.respond(request.token, resp);
     }
 
     fn poll(&mut self, _: &mut Ctl<'_>) -> bool {
@@ -524,24 +519,14 @@ fn main() -> Result<()> {
 
     let server_at = TransportAddr::Udp(addrs.tern);
     let client = open_transport(&args, &server_at, Role::Client)?;
-    let mut ep = Endpoint::new(client, endpoint_config(&args));
     set_mode(&shared, MODE_TERN);
-    let s = ep.connect(addrs.tern)?;
-    let limit = Instant::now() + Duration::from_secs(10);
-    while !ep.is_connected(s) {
-        if Instant::now() > limit {
-            bail!("tern connect timed out");
-        }
-        let mut failed = None;
-        ep.run_once(|_, e| {
-            if let Event::ConnectFailed { reason, .. } = e {
-                failed = Some(reason);
-            }
-        });
-        if let Some(reason) = failed {
-            bail!("connect failed: {reason}");
-        }
-    }
+    let (mut ep, s) = Client::connect_with(
+        client,
+        addrs.tern,
+        endpoint_config(&args),
+        Duration::from_secs(10),
+    )?
+    .into_parts();
 
     println!(
         "tern-rpc pingpong: transport {}, idle {}, pinned {}, max datagram {} B, {} CPUs",

@@ -134,4 +134,12 @@ impl<T: Transport> Client<T> {
     pub fn endpoint_mut(&mut self) -> &mut Endpoint<T> {
         &mut self.endpoint
     }
+
+    /// The endpoint and the connected session, for a caller that used
+    /// [`connect_with`](Self::connect_with) only for the handshake and
+    /// drives the endpoint itself from here on. Free; cannot fail. Requests
+    /// the client left outstanding stay outstanding on the endpoint.
+    pub fn into_parts(self) -> (Endpoint<T>, SessionId) {
+        (self.endpoint, self.session)
+    }
 }

@@ -8,13 +8,13 @@
 //! this test (a no-op when `scripts/test.sh` already built them so).
 #![cfg(feature = "dpdk")]
 
-mod dpdk_support;
+mod common;
 
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use dpdk_support::{Child, Testbed, eal_args, repo_root, require_root, serial};
+use common::dpdk::{Child, Testbed, eal_args, repo_root, require_root, serial};
 
 const LIMIT: Duration = Duration::from_secs(120);
 

@@ -4,18 +4,20 @@
 //! `net_af_packet`, and mixed: a kernel-UDP Tern client calling a DPDK Tern
 //! server in the other namespace (the server answers the kernel's ARP) and
 //! the reverse. Needs root; roles run as child processes (see
-//! `dpdk_support`).
+//! `common::dpdk`).
 #![cfg(feature = "dpdk")]
 
-mod dpdk_support;
+mod common;
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use dpdk_support::{
-    Child, Testbed, child_role, child_var, eal_args, memif_socket, require_root, serial,
+use common::dpdk::{
+    Role, Testbed, af_xdp_side_a, child_role, child_var, kernel_role, memif_pair,
+    parent_or_run_child, run_pair, veth_pair, wait_for_link, with_peer,
 };
+use common::{ECHO, pattern};
 use tern_rpc::transport::Transport;
 use tern_rpc::transport::dpdk::{DpdkConfig, DpdkTransport};
 use tern_rpc::transport::udp::UdpTransport;
@@ -24,7 +26,6 @@ use tern_rpc::{
 };
 
 const PORT: u16 = 7100;
-const ECHO: u16 = 1;
 /// The client's last call: the server answers, drains a moment, and exits.
 const QUIT: u16 = 9;
 const LIMIT: Duration = Duration::from_secs(120);
@@ -42,16 +43,7 @@ fn dpdk_transports(queues: u16) -> Vec<DpdkTransport> {
     let ts = DpdkTransport::open(&config).expect("open DPDK port");
     assert_eq!(ts.len(), queues as usize);
     eprintln!("{}: port open", child_role().unwrap_or_default());
-    let t = &ts[0];
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !t.link_up() {
-        assert!(
-            Instant::now() < deadline,
-            "link of {:?} never came up",
-            t.port()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_link(&ts[0]);
     ts
 }
 
@@ -86,20 +78,15 @@ struct EchoUntilQuit<'a> {
 
 impl Service for EchoUntilQuit<'_> {
     fn on_request(&mut self, ctl: &mut Ctl<'_>, request: IncomingRequest<'_>) {
-        let IncomingRequest {
-            token,
-            req_type,
-            payload,
-        } = request;
-        let response = match req_type {
-            ECHO => Response::ok(payload.into_owned()),
+        let response = match request.req_type {
+            ECHO => Response::ok(request.payload.into_owned()),
             QUIT => {
                 self.quit_at.get_or_insert(Instant::now());
                 Response::ok(Vec::new())
             }
             _ => Response::error(Status::NoSuchFunction),
         };
-        ctl.respond(token, response).expect("respond");
+        ctl.respond(request.token, response).expect("respond");
         self.served += 1;
     }
 
@@ -120,12 +107,6 @@ impl Service for EchoUntilQuit<'_> {
     }
 }
 
-fn pattern(len: usize, seed: u8) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i as u8).wrapping_mul(13).wrapping_add(seed))
-        .collect()
-}
-
 /// Echoes 32 B, 64 KiB and 1 MiB, then 200 small calls, checking every
 /// byte, then sends QUIT.
 fn call<T: Transport>(transport: T, server_port: u16) {
@@ -139,7 +120,7 @@ fn call<T: Transport>(transport: T, server_port: u16) {
     .expect("connect");
     let started = Instant::now();
     for (i, len) in [32usize, 64 << 10, 1 << 20].into_iter().enumerate() {
-        let msg = pattern(len, i as u8);
+        let msg = pattern(len, i as u64);
         let r = client
             .call(ECHO, msg.clone(), Duration::from_secs(30))
             .expect("echo call");
@@ -148,7 +129,7 @@ fn call<T: Transport>(transport: T, server_port: u16) {
         eprintln!("client: echo of {len} B intact");
     }
     for i in 0..200u32 {
-        let msg = pattern(32, i as u8);
+        let msg = pattern(32, u64::from(i));
         let r = client
             .call(ECHO, msg.clone(), Duration::from_secs(10))
             .expect("small call");
@@ -191,200 +172,102 @@ fn run_child(role: &str) {
     }
 }
 
-/// Runs `server` then `client` (each `(role, netns, vars)`), waiting for the
-/// server to be ready first, and checks both finish cleanly.
-fn scenario(
-    test: &str,
-    server: (&str, Option<&str>, Vec<(&str, String)>),
-    client: (&str, Option<&str>, Vec<(&str, String)>),
-) {
-    let mut s = Child::spawn(test, server.0, server.1, &server.2);
-    s.wait_for_output(
-        if server.0.starts_with("dpdk-server") {
-            "port open"
-        } else {
-            "listening"
-        },
-        LIMIT,
-    );
-    let c = Child::spawn(test, client.0, client.1, &client.2);
-    let out = c.wait(LIMIT);
-    let threads = if client.0.ends_with("-2q") { 2 } else { 1 };
+/// Runs `server` then `client`, waiting for the server to be ready first,
+/// and checks both finish cleanly with every echo intact.
+fn scenario(test: &str, server: Role<'_>, client: Role<'_>) {
+    let ready = if server.name.starts_with("dpdk-server") {
+        "port open"
+    } else {
+        "listening"
+    };
+    let threads = if client.name.ends_with("-2q") { 2 } else { 1 };
+    let (out, server_out) = run_pair(test, server, Some(ready), client, LIMIT);
     assert_eq!(
         out.matches("echo of 1048576 B intact").count(),
         threads,
         "{out}"
     );
     assert_eq!(out.matches("all echoes intact").count(), threads, "{out}");
-    let out = s.wait(LIMIT);
-    assert!(out.contains("served"), "{out}");
+    assert!(server_out.contains("served"), "{server_out}");
 }
 
 #[test]
 fn memif_rpc_echo() {
-    if let Some(role) = child_role() {
-        return run_child(&role);
-    }
-    require_root();
-    let _one = serial();
-    let sock = memif_socket("rpc");
-    let vdev = |role: &str| format!("net_memif0,role={role},socket={sock}");
+    let Some(_one) = parent_or_run_child(run_child) else {
+        return;
+    };
+    let (server, client) = memif_pair("rpc");
     scenario(
         "memif_rpc_echo",
-        (
-            "dpdk-server",
-            None,
-            vec![
-                ("EAL", eal_args(0, &vdev("server"))),
-                ("PORT", "net_memif0".into()),
-                ("IP", "10.88.0.1".into()),
-            ],
-        ),
-        (
-            "dpdk-client",
-            None,
-            vec![
-                ("EAL", eal_args(1, &vdev("client"))),
-                ("PORT", "net_memif0".into()),
-                ("IP", "10.88.0.2".into()),
-                ("PEER", "10.88.0.1".into()),
-            ],
-        ),
+        Role::new("dpdk-server", None, server),
+        Role::new("dpdk-client", None, client),
     );
 }
 
 fn veth_rpc_echo(test: &str, pmd: &str) {
-    require_root();
-    let _one = serial();
     let tb = Testbed::up(&format!("r{}", &pmd[3..6]));
-    let dev = format!("net_{pmd}0");
+    let (server, client) = veth_pair(pmd);
     scenario(
         test,
-        (
-            "dpdk-server",
-            Some(&tb.ns_a),
-            vec![
-                ("EAL", eal_args(0, &format!("{dev},iface=veth-a"))),
-                ("PORT", dev.clone()),
-                ("IP", Testbed::DPDK_IP_A.into()),
-            ],
-        ),
-        (
-            "dpdk-client",
-            Some(&tb.ns_b),
-            vec![
-                ("EAL", eal_args(1, &format!("{dev},iface=veth-b"))),
-                ("PORT", dev.clone()),
-                ("IP", Testbed::DPDK_IP_B.into()),
-                ("PEER", Testbed::DPDK_IP_A.into()),
-            ],
-        ),
+        Role::new("dpdk-server", Some(&tb.ns_a), server),
+        Role::new("dpdk-client", Some(&tb.ns_b), client),
     );
 }
 
 #[test]
 fn af_xdp_rpc_echo() {
-    if let Some(role) = child_role() {
-        return run_child(&role);
-    }
+    let Some(_one) = parent_or_run_child(run_child) else {
+        return;
+    };
     veth_rpc_echo("af_xdp_rpc_echo", "af_xdp");
 }
 
 #[test]
 fn af_packet_rpc_echo() {
-    if let Some(role) = child_role() {
-        return run_child(&role);
-    }
+    let Some(_one) = parent_or_run_child(run_child) else {
+        return;
+    };
     veth_rpc_echo("af_packet_rpc_echo", "af_packet");
 }
 
 #[test]
 fn kernel_client_calls_dpdk_server() {
-    if let Some(role) = child_role() {
-        return run_child(&role);
-    }
-    require_root();
-    let _one = serial();
+    let Some(_one) = parent_or_run_child(run_child) else {
+        return;
+    };
     let tb = Testbed::up("rkc");
+    let client = with_peer(kernel_role(Testbed::KERNEL_IP_B), Testbed::DPDK_IP_A);
     scenario(
         "kernel_client_calls_dpdk_server",
-        (
-            "dpdk-server",
-            Some(&tb.ns_a),
-            vec![
-                ("EAL", eal_args(0, "net_af_xdp0,iface=veth-a")),
-                ("PORT", "net_af_xdp0".into()),
-                ("IP", Testbed::DPDK_IP_A.into()),
-            ],
-        ),
-        (
-            "kernel-client",
-            Some(&tb.ns_b),
-            vec![
-                ("IP", Testbed::KERNEL_IP_B.into()),
-                ("PEER", Testbed::DPDK_IP_A.into()),
-            ],
-        ),
+        Role::new("dpdk-server", Some(&tb.ns_a), af_xdp_side_a()),
+        Role::new("kernel-client", Some(&tb.ns_b), client),
     );
 }
 
 #[test]
 fn dpdk_client_calls_kernel_server() {
-    if let Some(role) = child_role() {
-        return run_child(&role);
-    }
-    require_root();
-    let _one = serial();
+    let Some(_one) = parent_or_run_child(run_child) else {
+        return;
+    };
     let tb = Testbed::up("rks");
+    let server = kernel_role(Testbed::KERNEL_IP_B);
+    let client = with_peer(af_xdp_side_a(), Testbed::KERNEL_IP_B);
     scenario(
         "dpdk_client_calls_kernel_server",
-        (
-            "kernel-server",
-            Some(&tb.ns_b),
-            vec![("IP", Testbed::KERNEL_IP_B.into())],
-        ),
-        (
-            "dpdk-client",
-            Some(&tb.ns_a),
-            vec![
-                ("EAL", eal_args(0, "net_af_xdp0,iface=veth-a")),
-                ("PORT", "net_af_xdp0".into()),
-                ("IP", Testbed::DPDK_IP_A.into()),
-                ("PEER", Testbed::KERNEL_IP_B.into()),
-            ],
-        ),
+        Role::new("kernel-server", Some(&tb.ns_b), server),
+        Role::new("dpdk-client", Some(&tb.ns_a), client),
     );
 }
 
 #[test]
 fn memif_two_queues_two_endpoint_threads() {
-    if let Some(role) = child_role() {
-        return run_child(&role);
-    }
-    require_root();
-    let _one = serial();
-    let sock = memif_socket("rpc2q");
-    let vdev = |role: &str| format!("net_memif0,role={role},socket={sock}");
+    let Some(_one) = parent_or_run_child(run_child) else {
+        return;
+    };
+    let (server, client) = memif_pair("rpc2q");
     scenario(
         "memif_two_queues_two_endpoint_threads",
-        (
-            "dpdk-server-2q",
-            None,
-            vec![
-                ("EAL", eal_args(0, &vdev("server"))),
-                ("PORT", "net_memif0".into()),
-                ("IP", "10.88.0.1".into()),
-            ],
-        ),
-        (
-            "dpdk-client-2q",
-            None,
-            vec![
-                ("EAL", eal_args(1, &vdev("client"))),
-                ("PORT", "net_memif0".into()),
-                ("IP", "10.88.0.2".into()),
-                ("PEER", "10.88.0.1".into()),
-            ],
-        ),
+        Role::new("dpdk-server-2q", None, server),
+        Role::new("dpdk-client-2q", None, client),
     );
 }

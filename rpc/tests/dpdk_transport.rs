@@ -3,17 +3,19 @@
 //! `net_af_packet`, and against the Linux kernel's UDP stack in both
 //! directions (the kernel resolves the DPDK side with ARP, and the DPDK side
 //! resolves the kernel). Needs root; each scenario runs its roles as child
-//! processes (see `dpdk_support`).
+//! processes (see `common::dpdk`).
 #![cfg(feature = "dpdk")]
 
-mod dpdk_support;
+mod common;
 
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::time::{Duration, Instant};
 
-use dpdk_support::{
-    Child, Testbed, child_role, child_var, eal_args, memif_socket, require_root, serial,
+use common::dpdk::{
+    Child, Role, Testbed, af_xdp_side_a, child_role, child_var, eal_args, kernel_role, memif_pair,
+    parent_or_run_child, require_root, run_pair, serial, veth_pair, wait_for_link, with_peer,
 };
+use common::pattern;
 use tern_rpc::transport::dpdk::{DpdkConfig, DpdkTransport};
 use tern_rpc::transport::{RxBatch, Transport, TxDatagram};
 
@@ -96,15 +98,7 @@ fn open_dpdk() -> Dpdk {
     assert_eq!(t.max_datagram(), 1472);
     // Readiness for the parent: a memif server listens from here on.
     eprintln!("{}: port open", child_role().unwrap_or_default());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !t.link_up() {
-        assert!(
-            Instant::now() < deadline,
-            "the link of DPDK port {:?} never came up",
-            t.port()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_link(&t);
     eprintln!(
         "{}: DPDK port {:?}, MAC {}, link up",
         child_role().unwrap_or_default(),
@@ -146,11 +140,11 @@ fn echo_server(port: &mut dyn DatagramPort) {
     panic!("echo server: no QUIT within {LIMIT:?} ({echoed} echoed)");
 }
 
-/// Pattern for datagram `seq` of `len` bytes, so corruption and mix-ups show.
-fn pattern(seq: u32, len: usize) -> Vec<u8> {
-    let mut v: Vec<u8> = (0..len)
-        .map(|i| (i as u32).wrapping_mul(31).wrapping_add(seq) as u8)
-        .collect();
+/// Datagram `seq` of `len` bytes: [`pattern`] bytes, so corruption and
+/// mix-ups show, led by `seq` (big-endian) when there is room, so a late
+/// echo of an earlier datagram is recognised.
+fn datagram(seq: u32, len: usize) -> Vec<u8> {
+    let mut v = pattern(len, u64::from(seq));
     if len >= 4 {
         v[..4].copy_from_slice(&seq.to_be_bytes());
     }
@@ -167,7 +161,7 @@ fn echo_client(port: &mut dyn DatagramPort, server: SocketAddrV4) {
     let started = Instant::now();
     for len in sizes.iter().copied().chain(std::iter::repeat_n(32, 2000)) {
         seq += 1;
-        let msg = pattern(seq, len);
+        let msg = datagram(seq, len);
         let mut attempts = 0;
         'attempt: loop {
             attempts += 1;
@@ -261,155 +255,88 @@ fn run_child(role: &str) {
     }
 }
 
+/// Runs `server`, then (once the server's output shows `ready`, when
+/// given) `client`; checks the client's echoes came back intact and both
+/// exited cleanly. Returns the server's output.
+fn echo_scenario(test: &str, server: Role<'_>, ready: Option<&str>, client: Role<'_>) -> String {
+    let (out, server_out) = run_pair(test, server, ready, client, LIMIT);
+    assert!(out.contains("datagrams echoed intact"), "{out}");
+    server_out
+}
+
 #[test]
 fn memif_datagram_echo() {
-    if let Some(role) = child_role() {
-        return run_child(&role);
-    }
-    require_root();
-    let _one = serial();
-    let sock = memif_socket("dgram");
-    let vdev = |role: &str| format!("net_memif0,role={role},socket={sock}");
-    let server = Child::spawn(
-        "memif_datagram_echo",
-        "dpdk-server",
-        None,
-        &[
-            ("EAL", eal_args(0, &vdev("server"))),
-            ("PORT", "net_memif0".into()),
-            ("IP", "10.88.0.1".into()),
-        ],
-    );
-    let mut server = server;
+    let Some(_one) = parent_or_run_child(run_child) else {
+        return;
+    };
+    let (server, client) = memif_pair("dgram");
     // The memif server must listen before the client connects.
-    server.wait_for_output("port open", LIMIT);
-    let client = Child::spawn(
+    echo_scenario(
         "memif_datagram_echo",
-        "dpdk-client",
-        None,
-        &[
-            ("EAL", eal_args(1, &vdev("client"))),
-            ("PORT", "net_memif0".into()),
-            ("IP", "10.88.0.2".into()),
-            ("PEER", "10.88.0.1".into()),
-        ],
+        Role::new("dpdk-server", None, server),
+        Some("port open"),
+        Role::new("dpdk-client", None, client),
     );
-    let out = client.wait(LIMIT);
-    assert!(out.contains("datagrams echoed intact"), "{out}");
-    server.wait(LIMIT);
 }
 
 /// DPDK on both ends of the veth testbed with PMD `pmd` ("af_xdp", "af_packet").
 fn veth_datagram_echo(test: &str, pmd: &str) {
-    require_root();
-    let _one = serial();
     let tb = Testbed::up(&pmd[3..6]);
-    let dev = format!("net_{pmd}0");
-    let server = Child::spawn(
+    let (server, client) = veth_pair(pmd);
+    echo_scenario(
         test,
-        "dpdk-server",
-        Some(&tb.ns_a),
-        &[
-            ("EAL", eal_args(0, &format!("{dev},iface=veth-a"))),
-            ("PORT", dev.clone()),
-            ("IP", Testbed::DPDK_IP_A.into()),
-        ],
+        Role::new("dpdk-server", Some(&tb.ns_a), server),
+        None,
+        Role::new("dpdk-client", Some(&tb.ns_b), client),
     );
-    let client = Child::spawn(
-        test,
-        "dpdk-client",
-        Some(&tb.ns_b),
-        &[
-            ("EAL", eal_args(1, &format!("{dev},iface=veth-b"))),
-            ("PORT", dev.clone()),
-            ("IP", Testbed::DPDK_IP_B.into()),
-            ("PEER", Testbed::DPDK_IP_A.into()),
-        ],
-    );
-    let out = client.wait(LIMIT);
-    assert!(out.contains("datagrams echoed intact"), "{out}");
-    server.wait(LIMIT);
 }
 
 #[test]
 fn af_xdp_datagram_echo() {
-    if let Some(role) = child_role() {
-        return run_child(&role);
-    }
+    let Some(_one) = parent_or_run_child(run_child) else {
+        return;
+    };
     veth_datagram_echo("af_xdp_datagram_echo", "af_xdp");
 }
 
 #[test]
 fn af_packet_datagram_echo() {
-    if let Some(role) = child_role() {
-        return run_child(&role);
-    }
+    let Some(_one) = parent_or_run_child(run_child) else {
+        return;
+    };
     veth_datagram_echo("af_packet_datagram_echo", "af_packet");
 }
 
 #[test]
 fn kernel_udp_client_to_dpdk_af_xdp_server() {
-    if let Some(role) = child_role() {
-        return run_child(&role);
-    }
-    require_root();
-    let _one = serial();
-    let test = "kernel_udp_client_to_dpdk_af_xdp_server";
+    let Some(_one) = parent_or_run_child(run_child) else {
+        return;
+    };
     let tb = Testbed::up("kc");
-    let server = Child::spawn(
-        test,
-        "dpdk-server",
-        Some(&tb.ns_a),
-        &[
-            ("EAL", eal_args(0, "net_af_xdp0,iface=veth-a")),
-            ("PORT", "net_af_xdp0".into()),
-            ("IP", Testbed::DPDK_IP_A.into()),
-        ],
+    let client = with_peer(kernel_role(Testbed::KERNEL_IP_B), Testbed::DPDK_IP_A);
+    let out = echo_scenario(
+        "kernel_udp_client_to_dpdk_af_xdp_server",
+        Role::new("dpdk-server", Some(&tb.ns_a), af_xdp_side_a()),
+        None,
+        Role::new("kernel-client", Some(&tb.ns_b), client),
     );
-    let client = Child::spawn(
-        test,
-        "kernel-client",
-        Some(&tb.ns_b),
-        &[
-            ("IP", Testbed::KERNEL_IP_B.into()),
-            ("PEER", Testbed::DPDK_IP_A.into()),
-        ],
-    );
-    let out = client.wait(LIMIT);
-    assert!(out.contains("datagrams echoed intact"), "{out}");
-    let out = server.wait(LIMIT);
     assert!(out.contains("echo server:"), "{out}");
 }
 
 #[test]
 fn dpdk_af_xdp_client_to_kernel_udp_server() {
-    if let Some(role) = child_role() {
-        return run_child(&role);
-    }
-    require_root();
-    let _one = serial();
-    let test = "dpdk_af_xdp_client_to_kernel_udp_server";
+    let Some(_one) = parent_or_run_child(run_child) else {
+        return;
+    };
     let tb = Testbed::up("ks");
-    let server = Child::spawn(
-        test,
-        "kernel-server",
-        Some(&tb.ns_b),
-        &[("IP", Testbed::KERNEL_IP_B.into())],
+    let server = kernel_role(Testbed::KERNEL_IP_B);
+    let client = with_peer(af_xdp_side_a(), Testbed::KERNEL_IP_B);
+    echo_scenario(
+        "dpdk_af_xdp_client_to_kernel_udp_server",
+        Role::new("kernel-server", Some(&tb.ns_b), server),
+        None,
+        Role::new("dpdk-client", Some(&tb.ns_a), client),
     );
-    let client = Child::spawn(
-        test,
-        "dpdk-client",
-        Some(&tb.ns_a),
-        &[
-            ("EAL", eal_args(0, "net_af_xdp0,iface=veth-a")),
-            ("PORT", "net_af_xdp0".into()),
-            ("IP", Testbed::DPDK_IP_A.into()),
-            ("PEER", Testbed::KERNEL_IP_B.into()),
-        ],
-    );
-    let out = client.wait(LIMIT);
-    assert!(out.contains("datagrams echoed intact"), "{out}");
-    server.wait(LIMIT);
 }
 
 #[test]
@@ -441,37 +368,19 @@ fn unknown_port_is_a_clear_error() {
 
 #[test]
 fn dpdk_server_drops_fragments_and_strays_and_keeps_serving() {
-    if let Some(role) = child_role() {
-        return run_child(&role);
-    }
-    require_root();
-    let _one = serial();
-    let test = "dpdk_server_drops_fragments_and_strays_and_keeps_serving";
+    let Some(_one) = parent_or_run_child(run_child) else {
+        return;
+    };
     let tb = Testbed::up("junk");
-    let mut server = Child::spawn(
-        test,
-        "dpdk-server",
-        Some(&tb.ns_a),
-        &[
-            ("EAL", eal_args(0, "net_af_xdp0,iface=veth-a")),
-            ("PORT", "net_af_xdp0".into()),
-            ("IP", Testbed::DPDK_IP_A.into()),
-            ("EXPECT", "junk".into()),
-        ],
+    let mut server = af_xdp_side_a();
+    server.push(("EXPECT", "junk".into()));
+    let client = with_peer(kernel_role(Testbed::KERNEL_IP_B), Testbed::DPDK_IP_A);
+    let out = echo_scenario(
+        "dpdk_server_drops_fragments_and_strays_and_keeps_serving",
+        Role::new("dpdk-server", Some(&tb.ns_a), server),
+        Some("port open"),
+        Role::new("kernel-junk-client", Some(&tb.ns_b), client),
     );
-    server.wait_for_output("port open", LIMIT);
-    let client = Child::spawn(
-        test,
-        "kernel-junk-client",
-        Some(&tb.ns_b),
-        &[
-            ("IP", Testbed::KERNEL_IP_B.into()),
-            ("PEER", Testbed::DPDK_IP_A.into()),
-        ],
-    );
-    let out = client.wait(LIMIT);
-    assert!(out.contains("datagrams echoed intact"), "{out}");
-    let out = server.wait(LIMIT);
     let malformed: u64 = out
         .split("rx_malformed: ")
         .nth(1)

@@ -7,6 +7,25 @@ use common::*;
 use tern_rpc::{Client, EndpointConfig, Status};
 
 #[test]
+fn a_client_hands_over_its_connected_endpoint() {
+    let server = EchoServer::start(EndpointConfig::default());
+    let client = Client::connect_udp(server.addr, CALL_TIMEOUT).expect("connect");
+    let (mut ep, s) = client.into_parts();
+    assert!(ep.is_connected(s));
+    assert_eq!(ep.peer_of(s), Some(server.addr));
+    let sessions = [s];
+    run_closed_loop(
+        &mut ep,
+        &sessions,
+        3,
+        CALL_TIMEOUT,
+        |tag| (ECHO, pattern(10, tag)),
+        |tag, resp| assert_eq!(resp.payload, pattern(10, tag)),
+    );
+    assert_eq!(server.stop().stats.requests_received, 3);
+}
+
+#[test]
 fn echo_message_sizes_from_0_to_8_mib() {
     let server = EchoServer::start(EndpointConfig::default());
     let mut client = Client::connect_udp(server.addr, CALL_TIMEOUT).expect("connect");

@@ -8,7 +8,21 @@ use std::time::Duration;
 use common::*;
 use tern_rpc::transport::fault::{FaultConfig, FaultDirection, FaultInjector};
 use tern_rpc::transport::udp::UdpTransport;
-use tern_rpc::{Endpoint, EndpointConfig, Status};
+use tern_rpc::{Endpoint, EndpointConfig, SessionId, Status};
+
+/// A client endpoint with `config` whose socket injects `faults`, with
+/// `sessions` sessions connected to `server`.
+fn faulty_client(
+    server: &EchoServer,
+    config: EndpointConfig,
+    faults: FaultConfig,
+    sessions: usize,
+) -> (Endpoint<FaultInjector<UdpTransport>>, Vec<SessionId>) {
+    let transport = FaultInjector::new(UdpTransport::bind(loopback()).unwrap(), faults);
+    let mut ep = Endpoint::new(transport, config);
+    let ids = connect_all(&mut ep, server.addr, sessions);
+    (ep, ids)
+}
 
 /// Request `tag`: its id, then a body; every 50th spans several packets.
 fn request(tag: u64) -> Vec<u8> {
@@ -41,9 +55,7 @@ fn hundred_thousand_rpcs_under_drop_duplication_and_reordering() {
         direction: FaultDirection::Both,
         ..Default::default()
     };
-    let transport = FaultInjector::new(UdpTransport::bind(loopback()).unwrap(), faults);
-    let mut ep = Endpoint::new(transport, config);
-    let sessions = connect_all(&mut ep, server.addr, 16);
+    let (mut ep, sessions) = faulty_client(&server, config, faults, 16);
     let total = 100_000u64;
     let mut answered = vec![false; total as usize];
     run_closed_loop(
@@ -106,9 +118,7 @@ fn delayed_datagrams_and_multi_packet_messages_survive() {
         direction: FaultDirection::Both,
         ..Default::default()
     };
-    let transport = FaultInjector::new(UdpTransport::bind(loopback()).unwrap(), faults);
-    let mut ep = Endpoint::new(transport, config);
-    let sessions = connect_all(&mut ep, server.addr, 2);
+    let (mut ep, sessions) = faulty_client(&server, config, faults, 2);
     let total = 400u64;
     let body = |tag: u64| {
         let mut p = tag.to_le_bytes().to_vec();

@@ -12,8 +12,7 @@ use std::cell::Cell;
 use std::time::Instant;
 
 use common::*;
-use tern_rpc::transport::udp::UdpTransport;
-use tern_rpc::{Endpoint, EndpointConfig, Event, Response};
+use tern_rpc::{EndpointConfig, Event, Response};
 
 /// The system allocator, counting allocations made on a thread while its
 /// `COUNTING` flag is set.
@@ -80,20 +79,9 @@ fn uncounted<R>(f: impl FnOnce() -> R) -> R {
 
 #[test]
 fn single_packet_messages_are_not_copied() {
-    let mut server = Endpoint::new(
-        UdpTransport::bind(loopback()).unwrap(),
-        EndpointConfig::default(),
-    );
-    let mut client = Endpoint::new(
-        UdpTransport::bind(loopback()).unwrap(),
-        EndpointConfig::default(),
-    );
-    let s = client.connect(server.local_addr()).unwrap();
-    let mut events = Vec::new();
-    while !client.is_connected(s) {
-        round(&mut client, &mut events);
-        round(&mut server, &mut events);
-    }
+    let mut server = udp_endpoint(EndpointConfig::default());
+    let mut client = udp_endpoint(EndpointConfig::default());
+    let s = connect_pair(&mut client, &mut server);
     let msg = pattern(200, 5);
     const WARMUP: u64 = 200;
     const MEASURED: u64 = 2_000;

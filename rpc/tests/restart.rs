@@ -55,17 +55,11 @@ fn server_restart_resets_the_client_session() {
 
 #[test]
 fn client_restart_resets_the_server_session_and_its_tokens() {
-    let mut server = Endpoint::new(
-        UdpTransport::bind(loopback()).unwrap(),
-        EndpointConfig::default(),
-    );
+    let mut server = udp_endpoint(EndpointConfig::default());
     let server_addr = server.local_addr();
     let mut events = Vec::new();
 
-    let mut c1 = Endpoint::new(
-        UdpTransport::bind(loopback()).unwrap(),
-        EndpointConfig::default(),
-    );
+    let mut c1 = udp_endpoint(EndpointConfig::default());
     let client_addr: SocketAddrV4 = c1.local_addr();
     let s1 = c1.connect(server_addr).unwrap();
     let token = {
@@ -164,23 +158,11 @@ fn client_restart_resets_the_server_session_and_its_tokens() {
 
 #[test]
 fn close_tells_the_server() {
-    let mut server = Endpoint::new(
-        UdpTransport::bind(loopback()).unwrap(),
-        EndpointConfig::default(),
-    );
-    let mut client = Endpoint::new(
-        UdpTransport::bind(loopback()).unwrap(),
-        EndpointConfig::default(),
-    );
-    let s = client.connect(server.local_addr()).unwrap();
+    let mut server = udp_endpoint(EndpointConfig::default());
+    let mut client = udp_endpoint(EndpointConfig::default());
+    let s = connect_pair(&mut client, &mut server);
     let mut events = Vec::new();
     let deadline = Instant::now() + CALL_TIMEOUT;
-    while !client.is_connected(s) {
-        assert!(Instant::now() < deadline);
-        round(&mut client, &mut events);
-        round(&mut server, &mut events);
-    }
-    events.clear();
     assert_eq!(server.session_count(), 1);
     client.close(s);
     assert!(matches!(
@@ -207,7 +189,7 @@ fn connect_to_a_silent_port_fails_with_an_event() {
         max_retransmits: 3,
         ..Default::default()
     };
-    let mut client = Endpoint::new(UdpTransport::bind(loopback()).unwrap(), config);
+    let mut client = udp_endpoint(config);
     let s = client
         .connect(tern_rpc::transport::Transport::local_addr(&silent))
         .unwrap();

@@ -5,16 +5,12 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use tern_rpc::transport::udp::UdpTransport;
-use tern_rpc::{Endpoint, EndpointConfig, Event, RpcError, Status};
+use tern_rpc::{EndpointConfig, Event, RpcError, Status};
 
 #[test]
 fn thousand_sessions_against_one_server() {
     let server = EchoServer::start(EndpointConfig::default());
-    let mut ep = Endpoint::new(
-        UdpTransport::bind(loopback()).unwrap(),
-        EndpointConfig::default(),
-    );
+    let mut ep = udp_endpoint(EndpointConfig::default());
     let sessions = connect_all(&mut ep, server.addr, 1000);
     assert_eq!(ep.session_count(), 1000);
     let per_session = 3u64;
@@ -47,32 +43,12 @@ fn eight_outstanding_requests_per_session_are_in_flight_together() {
     // Client and server endpoints polled alternately on this thread; the
     // server holds requests until all 8 of a session's are waiting, which
     // proves they were outstanding at the same time.
-    let mut server = Endpoint::new(
-        UdpTransport::bind(loopback()).unwrap(),
-        EndpointConfig::default(),
-    );
-    let mut client = Endpoint::new(
-        UdpTransport::bind(loopback()).unwrap(),
-        EndpointConfig::default(),
-    );
-    let sessions = {
-        let addr = server.local_addr();
-        let s = [client.connect(addr).unwrap(), client.connect(addr).unwrap()];
-        let mut events = Vec::new();
-        let mut connected = 0;
-        let deadline = std::time::Instant::now() + CALL_TIMEOUT;
-        while connected < 2 {
-            assert!(std::time::Instant::now() < deadline);
-            round(&mut server, &mut events);
-            round(&mut client, &mut events);
-            for e in events.drain(..) {
-                if let Event::Connected(_) = e {
-                    connected += 1;
-                }
-            }
-        }
-        s
-    };
+    let mut server = udp_endpoint(EndpointConfig::default());
+    let mut client = udp_endpoint(EndpointConfig::default());
+    let sessions = [
+        connect_pair(&mut client, &mut server),
+        connect_pair(&mut client, &mut server),
+    ];
     let mut tag = 0u64;
     for &s in &sessions {
         for _ in 0..8 {

@@ -8,8 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use tern_rpc::transport::udp::UdpTransport;
-use tern_rpc::{Endpoint, EndpointConfig, Event, Response, RpcError};
+use tern_rpc::{EndpointConfig, Event, Response, RpcError};
 
 fn fast_timers() -> EndpointConfig {
     // Without answers a request would give up after 1+2+4+8 = 15 ms.
@@ -20,25 +19,10 @@ fn fast_timers() -> EndpointConfig {
     }
 }
 
-fn connect_pair(
-    client: &mut Endpoint<UdpTransport>,
-    server: &mut Endpoint<UdpTransport>,
-) -> tern_rpc::SessionId {
-    let s = client.connect(server.local_addr()).unwrap();
-    let mut events = Vec::new();
-    let deadline = Instant::now() + CALL_TIMEOUT;
-    while !client.is_connected(s) {
-        assert!(Instant::now() < deadline);
-        round(client, &mut events);
-        round(server, &mut events);
-    }
-    s
-}
-
 #[test]
 fn long_running_request_is_kept_alive_by_probes() {
-    let mut server = Endpoint::new(UdpTransport::bind(loopback()).unwrap(), fast_timers());
-    let mut client = Endpoint::new(UdpTransport::bind(loopback()).unwrap(), fast_timers());
+    let mut server = udp_endpoint(fast_timers());
+    let mut client = udp_endpoint(fast_timers());
     let s = connect_pair(&mut client, &mut server);
     // Multi-packet request, so probes follow credit-returns.
     let msg = pattern(5_000, 1);
@@ -97,8 +81,8 @@ fn long_running_request_is_kept_alive_by_probes() {
 
 #[test]
 fn requests_to_a_vanished_server_time_out() {
-    let mut server = Endpoint::new(UdpTransport::bind(loopback()).unwrap(), fast_timers());
-    let mut client = Endpoint::new(UdpTransport::bind(loopback()).unwrap(), fast_timers());
+    let mut server = udp_endpoint(fast_timers());
+    let mut client = udp_endpoint(fast_timers());
     let s = connect_pair(&mut client, &mut server);
     drop(server);
     for tag in 0..3 {

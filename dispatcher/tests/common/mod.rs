@@ -43,8 +43,19 @@ pub struct TestRoute<'a>(
     pub &'a str,
 );
 
-/// Writes a spec with `routes` (absolute module paths) into `dir`.
-pub fn write_spec(dir: &Path, routes: &[TestRoute<'_>]) -> PathBuf {
+/// Writes `text` to a file `name` in a fresh temporary folder; returns the
+/// folder (removed when dropped: keep it alive while the file is used) and
+/// the file's path.
+pub fn write_temp(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).expect("write temporary file");
+    (dir, path)
+}
+
+/// Writes a spec with `routes` (absolute module paths) into a fresh
+/// temporary folder, like [`write_temp`].
+pub fn write_spec(routes: &[TestRoute<'_>]) -> (tempfile::TempDir, PathBuf) {
     let routes: Vec<String> = routes
         .iter()
         .map(|TestRoute(route, ty, module, expected, deadline, extra)| {
@@ -59,9 +70,7 @@ pub fn write_spec(dir: &Path, routes: &[TestRoute<'_>]) -> PathBuf {
         r#"[{{"name": "test", "port": 0, "routes": [{}]}}]"#,
         routes.join(",\n")
     );
-    let path = dir.join("spec.json");
-    std::fs::write(&path, text).unwrap();
-    path
+    write_temp("spec.json", &text)
 }
 
 /// A running `dispatcher` process; stopped (SIGTERM) when dropped.
@@ -86,7 +95,25 @@ pub fn run_to_exit(args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// `--spec SPEC` followed by `args`, the argument list most tests pass.
+fn spec_args<'a>(spec: &'a Path, args: &[&'a str]) -> Vec<&'a str> {
+    let mut all = vec!["--spec", spec.to_str().expect("spec path is UTF-8")];
+    all.extend_from_slice(args);
+    all
+}
+
+/// Runs `dispatcher --spec SPEC ARGS` to completion, like [`run_to_exit`].
+pub fn run_spec_to_exit(spec: &Path, args: &[&str]) -> (bool, String, String) {
+    run_to_exit(&spec_args(spec, args))
+}
+
 impl Dispatcher {
+    /// Starts `dispatcher --listen 127.0.0.1:0 --spec SPEC ARGS`, like
+    /// [`start`](Self::start).
+    pub fn serving(spec: &Path, args: &[&str]) -> Dispatcher {
+        Dispatcher::start(&spec_args(spec, args))
+    }
+
     /// Starts `dispatcher --listen 127.0.0.1:0 ARGS` and waits for its
     /// "listening on udp://ADDR" line.
     pub fn start(args: &[&str]) -> Dispatcher {

@@ -42,8 +42,8 @@ use tern_rpc::transport::dpdk::DpdkTransport;
 use tern_rpc::transport::{Role, TransportAddr};
 use tern_rpc::transport::{RxBatch, Transport, TxDatagram};
 use tern_rpc::{
-    Ctl, Endpoint, EndpointConfig, Event, IdleMode, IdleStrategy, IncomingRequest, Response,
-    Service,
+    Client, Ctl, Endpoint, EndpointConfig, Event, IdleMode, IdleStrategy, IncomingRequest,
+    Response, Service,
 };
 
 /// First byte of a raw echo datagram.
@@ -240,15 +240,10 @@ struct EchoUntilQuit<'a> {
 
 impl Service for EchoUntilQuit<'_> {
     fn on_request(&mut self, ctl: &mut Ctl<'_>, request: IncomingRequest<'_>) {
-        let IncomingRequest {
-            token,
-            req_type,
-            payload,
-        } = request;
-        if req_type == QUIT {
+        if request.req_type == QUIT {
             self.quit_at.get_or_insert_with(Instant::now);
         }
-        let _ = ctl.respond(token, Response::ok(payload.into_owned()));
+        let _ = ctl.respond(request.token, Response::ok(request.payload.into_owned()));
     }
 
     /// Busy when the transport echoed raw datagrams this round.
@@ -318,23 +313,13 @@ fn client(args: &Args) -> Result<()> {
         bail!("--role client needs --peer")
     };
     let server = SocketAddrV4::new(peer_ip, args.udp_port);
-    let mut ep = Endpoint::new(open(args, Role::Client)?, EndpointConfig::default());
-    let s = ep.connect(server)?;
-    let limit = Instant::now() + Duration::from_secs(20);
-    while !ep.is_connected(s) {
-        if Instant::now() > limit {
-            bail!("connect to {server} timed out");
-        }
-        let mut failed = None;
-        ep.run_once(|_, e| {
-            if let Event::ConnectFailed { reason, .. } = e {
-                failed = Some(reason);
-            }
-        });
-        if let Some(reason) = failed {
-            bail!("connect failed: {reason}");
-        }
-    }
+    let (mut ep, s) = Client::connect_with(
+        open(args, Role::Client)?,
+        server,
+        EndpointConfig::default(),
+        Duration::from_secs(20),
+    )?
+    .into_parts();
     let (port_id, port_name) = ep.transport().port();
     println!(
         "tern-rpc pingpong: transport dpdk, port {port_id} ({port_name}), idle {}, server and client processes on one lcore each",

@@ -1,6 +1,10 @@
 //! Shared test scaffolding: an echo server endpoint on its own thread over
-//! a real loopback UDP socket.
-#![allow(dead_code)]
+//! a real loopback UDP socket, endpoints stepped by hand, deterministic
+//! payloads, and (in [`dpdk`]) the child-process harness of the DPDK tests.
+#![allow(dead_code)] // each test binary uses its own subset
+
+#[cfg(feature = "dpdk")]
+pub mod dpdk;
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -18,6 +22,12 @@ use tern_rpc::{
 
 pub fn loopback() -> SocketAddrV4 {
     SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0)
+}
+
+/// An endpoint with `config` on a fresh loopback UDP socket (panics if the
+/// bind fails).
+pub fn udp_endpoint(config: EndpointConfig) -> Endpoint<UdpTransport> {
+    Endpoint::new(UdpTransport::bind(loopback()).expect("bind"), config)
 }
 
 /// Request type the echo server answers by echoing the payload.
@@ -45,17 +55,12 @@ struct EchoService {
 
 impl Service for EchoService {
     fn on_request(&mut self, ctl: &mut Ctl<'_>, request: IncomingRequest<'_>) {
-        let IncomingRequest {
-            token,
-            req_type,
-            payload,
-        } = request;
-        let resp = match req_type {
-            ECHO => Response::ok(payload.into_owned()),
-            COUNTED if payload.len() >= 8 => {
-                let id = u64::from_le_bytes(payload[..8].try_into().unwrap());
+        let resp = match request.req_type {
+            ECHO => Response::ok(request.payload.into_owned()),
+            COUNTED if request.payload.len() >= 8 => {
+                let id = u64::from_le_bytes(request.payload[..8].try_into().unwrap());
                 *self.executions.entry(id).or_default() += 1;
-                let mut p = payload.into_owned();
+                let mut p = request.payload.into_owned();
                 p.reverse();
                 Response {
                     status: Status::Ok,
@@ -66,7 +71,7 @@ impl Service for EchoService {
             }
             _ => Response::error(Status::NoSuchFunction),
         };
-        ctl.respond(token, resp).expect("respond");
+        ctl.respond(request.token, resp).expect("respond");
     }
 
     fn on_event(&mut self, _ctl: &mut Ctl<'_>, event: Event<'_>) {
@@ -225,6 +230,21 @@ pub fn run_closed_loop<T: Transport>(
             other => panic!("unexpected event: {other:?}"),
         });
     }
+}
+
+/// Connects `client` to `server`, stepping both by hand on this thread
+/// until the session is up (panics after `CALL_TIMEOUT`). Events of the
+/// handshake are dropped.
+pub fn connect_pair<T: Transport>(client: &mut Endpoint<T>, server: &mut Endpoint<T>) -> SessionId {
+    let s = client.connect(server.local_addr()).expect("connect");
+    let mut events = Vec::new();
+    let deadline = Instant::now() + CALL_TIMEOUT;
+    while !client.is_connected(s) {
+        assert!(Instant::now() < deadline, "session never connected");
+        round(client, &mut events);
+        round(server, &mut events);
+    }
+    s
 }
 
 /// One round of `ep`, keeping its events for the caller (copied out of the

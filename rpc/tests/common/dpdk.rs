@@ -1,4 +1,5 @@
-//! Shared by the DPDK integration tests (`tests/dpdk_*.rs`).
+//! The DPDK half of the shared test scaffolding, used by the DPDK
+//! integration tests (`tests/dpdk_*.rs`).
 //!
 //! The EAL can be initialised once per process, and a memif pair or a veth
 //! testbed needs two DPDK processes, so every DPDK (or in-namespace kernel)
@@ -9,8 +10,6 @@
 //! when needed), waits for them with a time limit, and kills them and
 //! removes the namespaces on every path out ([`Child`] and [`Testbed`] are
 //! drop guards).
-#![allow(dead_code)] // each test binary uses its own subset
-
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -48,6 +47,19 @@ impl Drop for Serial {
     fn drop(&mut self) {
         remove_runtime_dirs();
     }
+}
+
+/// The start of every DPDK test: in a child, runs its role with
+/// `run_child` and returns None (the test body ends there); in the parent,
+/// checks for root and returns the one-scenario-at-a-time lock to hold
+/// while the scenario runs.
+pub fn parent_or_run_child(run_child: impl FnOnce(&str)) -> Option<Serial> {
+    if let Some(role) = child_role() {
+        run_child(&role);
+        return None;
+    }
+    require_root();
+    Some(serial())
 }
 
 /// Fails the test with a clear message unless running as root (network
@@ -262,5 +274,111 @@ impl Drop for Child {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+/// The settings one child role reads (`TERN_DPDK_<KEY>` in its
+/// environment): see [`Child::spawn`].
+pub type Vars = Vec<(&'static str, String)>;
+
+/// Settings of a DPDK role on EAL core `core` with one vdev `vdev` (the
+/// port is the vdev's name, before its first `,`) at address `ip`.
+pub fn dpdk_role(core: u32, vdev: &str, ip: &str) -> Vars {
+    let port = vdev.split(',').next().unwrap_or(vdev);
+    vec![
+        ("EAL", eal_args(core, vdev)),
+        ("PORT", port.to_owned()),
+        ("IP", ip.to_owned()),
+    ]
+}
+
+/// Settings of a kernel-UDP role at address `ip`.
+pub fn kernel_role(ip: &str) -> Vars {
+    vec![("IP", ip.to_owned())]
+}
+
+/// `vars` plus the address of the peer the role calls.
+pub fn with_peer(mut vars: Vars, peer: &str) -> Vars {
+    vars.push(("PEER", peer.to_owned()));
+    vars
+}
+
+/// Server and client settings for a `net_memif` pair on one machine over a
+/// socket unique to `tag`: server 10.88.0.1 on core 0, client 10.88.0.2
+/// (calling the server) on core 1.
+pub fn memif_pair(tag: &str) -> (Vars, Vars) {
+    let sock = memif_socket(tag);
+    let vdev = |role: &str| format!("net_memif0,role={role},socket={sock}");
+    (
+        dpdk_role(0, &vdev("server"), "10.88.0.1"),
+        with_peer(dpdk_role(1, &vdev("client"), "10.88.0.2"), "10.88.0.1"),
+    )
+}
+
+/// Server and client settings for DPDK on both ends of the veth testbed
+/// with PMD `pmd` ("af_xdp", "af_packet"): server on side A, client on
+/// side B calling it.
+pub fn veth_pair(pmd: &str) -> (Vars, Vars) {
+    let dev = format!("net_{pmd}0");
+    (
+        dpdk_role(0, &format!("{dev},iface=veth-a"), Testbed::DPDK_IP_A),
+        with_peer(
+            dpdk_role(1, &format!("{dev},iface=veth-b"), Testbed::DPDK_IP_B),
+            Testbed::DPDK_IP_A,
+        ),
+    )
+}
+
+/// Settings of a DPDK role on side A of the veth testbed (`net_af_xdp` on
+/// `veth-a`, core 0).
+pub fn af_xdp_side_a() -> Vars {
+    dpdk_role(0, "net_af_xdp0,iface=veth-a", Testbed::DPDK_IP_A)
+}
+
+/// One role of a scenario: its name, the network namespace it runs in (or
+/// none) and its settings.
+pub struct Role<'a> {
+    pub name: &'a str,
+    pub netns: Option<&'a str>,
+    pub vars: Vars,
+}
+
+impl<'a> Role<'a> {
+    /// Role `name` with settings `vars`, in namespace `netns` if given.
+    pub fn new(name: &'a str, netns: Option<&'a str>, vars: Vars) -> Self {
+        Role { name, netns, vars }
+    }
+}
+
+/// Runs `server`, waits until its output contains `ready` (when given),
+/// runs `client`, and waits up to `limit` for each to exit cleanly, client
+/// first. Returns (client output, server output); panics with a child's
+/// output when it fails or runs past `limit`.
+pub fn run_pair(
+    test: &str,
+    server: Role<'_>,
+    ready: Option<&str>,
+    client: Role<'_>,
+    limit: Duration,
+) -> (String, String) {
+    let mut s = Child::spawn(test, server.name, server.netns, &server.vars);
+    if let Some(needle) = ready {
+        s.wait_for_output(needle, limit);
+    }
+    let c = Child::spawn(test, client.name, client.netns, &client.vars);
+    let client_out = c.wait(limit);
+    (client_out, s.wait(limit))
+}
+
+/// Waits up to 20 s for the link of `t`'s port to come up (panics after).
+pub fn wait_for_link(t: &tern_rpc::transport::dpdk::DpdkTransport) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !t.link_up() {
+        assert!(
+            Instant::now() < deadline,
+            "the link of DPDK port {:?} never came up",
+            t.port()
+        );
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
