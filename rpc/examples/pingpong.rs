@@ -36,12 +36,9 @@ use tern_rpc::{
 #[path = "pingpong_dpdk/mod.rs"]
 mod pingpong_dpdk;
 
-#[derive(Parser, Debug, Clone)]
-#[command(about = "Tern vs raw UDP: small-message round trip and 1 MiB goodput")]
-struct Args {
-    /// Transport for the Tern endpoints: udp.
-    #[arg(long, default_value = "udp")]
-    transport: String,
+/// The latency test's settings, shared by the kernel-UDP and DPDK modes.
+#[derive(clap::Args, Clone, Copy, Debug)]
+struct Latency {
     /// Idle strategy of both poll loops: spin or adaptive.
     #[arg(long, default_value = "adaptive")]
     idle: IdleMode,
@@ -54,6 +51,26 @@ struct Args {
     /// Alternating rounds of the latency test.
     #[arg(long, default_value_t = 5)]
     rounds: usize,
+}
+
+impl Latency {
+    /// The first line of the latency table.
+    fn print_heading(&self, samples: usize) {
+        println!(
+            "round trip, {} B request, {samples} samples each ({} alternating rounds):",
+            self.size, self.rounds
+        );
+    }
+}
+
+#[derive(Parser, Debug, Clone)]
+#[command(about = "Tern vs raw UDP: small-message round trip and 1 MiB goodput")]
+struct Args {
+    /// Transport for the Tern endpoints: udp.
+    #[arg(long, default_value = "udp")]
+    transport: String,
+    #[command(flatten)]
+    lat: Latency,
     /// MiB moved per system in the goodput test.
     #[arg(long, default_value_t = 256)]
     mib: usize,
@@ -101,19 +118,51 @@ fn endpoint_config(args: &Args) -> EndpointConfig {
     }
 }
 
-const MODE_IDLE: u8 = 0;
-const MODE_RAW_ECHO: u8 = 1;
-const MODE_RAW_SINK: u8 = 2;
-const MODE_TERN: u8 = 3;
-const MODE_STOP: u8 = 4;
-const MODE_MMSG_ECHO: u8 = 5;
+/// What the server thread serves, chosen by the client between phases.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// Between phases: drain the Tern endpoint only.
+    Idle,
+    /// Echo datagrams on a plain `UdpSocket` (the latency baseline).
+    RawEcho,
+    /// Count bytes arriving on a `UdpTransport` (the goodput baseline).
+    RawSink,
+    /// Serve the Tern endpoint.
+    Tern,
+    /// Leave the thread.
+    Stop,
+    /// Echo through `UdpTransport`'s batched calls, without the protocol.
+    MmsgEcho,
+}
+
+/// [`Mode`] in an atomic, for the two threads to share.
+struct ModeCell(AtomicU8);
+
+impl ModeCell {
+    const ALL: [Mode; 6] = [
+        Mode::Idle,
+        Mode::RawEcho,
+        Mode::RawSink,
+        Mode::Tern,
+        Mode::Stop,
+        Mode::MmsgEcho,
+    ];
+
+    fn get(&self) -> Mode {
+        Self::ALL[self.0.load(Ordering::Acquire) as usize]
+    }
+
+    fn set(&self, mode: Mode) {
+        self.0.store(mode as u8, Ordering::Release);
+    }
+}
 
 const ECHO: u16 = 1;
 const SINK: u16 = 2;
 
 /// What the server thread shares with the client thread.
 struct Shared {
-    mode: AtomicU8,
+    mode: ModeCell,
     /// Raw stream: payload bytes received, and first/last arrival (ns since `origin`).
     sink_bytes: AtomicU64,
     sink_first_ns: AtomicU64,
@@ -181,20 +230,20 @@ fn server_thread(
         raw_sink: sink.local_addr(),
     };
     let _ = addrs_tx.send(Ok(addrs));
-    let mut idle = IdleStrategy::new(args.idle);
+    let mut idle = IdleStrategy::new(args.lat.idle);
     let mut buf = vec![0u8; 65536];
     let mut rx = RxBatch::new(64, args.max_datagram);
     loop {
-        let busy = match shared.mode.load(Ordering::Acquire) {
-            MODE_STOP => return,
-            MODE_RAW_ECHO => match echo.recv_from(&mut buf) {
+        let busy = match shared.mode.get() {
+            Mode::Stop => return,
+            Mode::RawEcho => match echo.recv_from(&mut buf) {
                 Ok((n, peer)) => {
                     let _ = echo.send_to(&buf[..n], peer);
                     true
                 }
                 Err(_) => false,
             },
-            MODE_MMSG_ECHO => {
+            Mode::MmsgEcho => {
                 let n = sink.recv(&mut rx).unwrap_or(0);
                 for i in 0..n {
                     let (peer, bytes) = rx.get(i);
@@ -206,7 +255,7 @@ fn server_thread(
                 }
                 n > 0
             }
-            MODE_RAW_SINK => {
+            Mode::RawSink => {
                 let n = sink.recv(&mut rx).unwrap_or(0);
                 if n > 0 {
                     let bytes: usize = (0..n).map(|i| rx.get(i).1.len()).sum();
@@ -218,7 +267,7 @@ fn server_thread(
                 }
                 n > 0
             }
-            MODE_TERN => {
+            Mode::Tern => {
                 // The Tern phases run under `tern_rpc::serve` like every
                 // Tern server; the raw baselines keep this bare loop, so
                 // they pay for no endpoint round.
@@ -227,12 +276,12 @@ fn server_thread(
                     shared: &shared,
                     leave: &leave,
                 };
-                serve(&mut ep, args.idle, &leave, &mut echo);
+                serve(&mut ep, args.lat.idle, &leave, &mut echo);
                 continue;
             }
             // Also drain the Tern endpoint so retransmissions and
             // stragglers between phases do not pile up.
-            _ => ep.run_once(|_, _| {}),
+            Mode::Idle => ep.run_once(|_, _| {}),
         };
         shared.ready.store(true, Ordering::Release);
         if busy {
@@ -261,13 +310,19 @@ impl Service for EchoService<'_> {
     }
 
     fn poll(&mut self, _: &mut Ctl<'_>) -> bool {
-        if self.shared.mode.load(Ordering::Acquire) == MODE_TERN {
+        if self.shared.mode.get() == Mode::Tern {
             self.shared.ready.store(true, Ordering::Release);
         } else {
             self.leave.store(true, Ordering::Relaxed);
         }
         false
     }
+}
+
+/// Sorts `ns` and returns its median and 99th percentile in µs.
+fn p50_p99(ns: &mut [u64]) -> (f64, f64) {
+    ns.sort_unstable();
+    (percentile(ns, 0.5), percentile(ns, 0.99))
 }
 
 fn percentile(sorted: &[u64], p: f64) -> f64 {
@@ -278,13 +333,8 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
     sorted[i] as f64 / 1000.0
 }
 
-fn raw_latency(
-    addr: SocketAddrV4,
-    size: usize,
-    n: usize,
-    mode: IdleMode,
-    out: &mut Vec<u64>,
-) -> Result<()> {
+fn raw_latency(addr: SocketAddrV4, lat: &Latency, n: usize, out: &mut Vec<u64>) -> Result<()> {
+    let (size, mode) = (lat.size, lat.idle);
     let sock = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
     sock.set_nonblocking(true)?;
     let msg = vec![0xabu8; size];
@@ -316,13 +366,8 @@ fn raw_latency(
 
 /// Like `raw_latency`, through the transport Tern itself uses
 /// (`UdpTransport`), without the Tern protocol.
-fn mmsg_latency(
-    addr: SocketAddrV4,
-    size: usize,
-    n: usize,
-    mode: IdleMode,
-    out: &mut Vec<u64>,
-) -> Result<()> {
+fn mmsg_latency(addr: SocketAddrV4, lat: &Latency, n: usize, out: &mut Vec<u64>) -> Result<()> {
+    let (size, mode) = (lat.size, lat.idle);
     let mut t = UdpTransport::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0))?;
     let msg = vec![0xabu8; size];
     let mut rx = RxBatch::new(32, t.max_datagram());
@@ -347,16 +392,16 @@ fn mmsg_latency(
     Ok(())
 }
 
-/// Times `n` Tern round trips of `size`-byte echoes, one at a time, into
+/// Times `n` Tern round trips of `lat.size`-byte echoes, one at a time, into
 /// `out` (ns). Shared by the kernel-UDP and DPDK modes.
 fn tern_latency<T: Transport>(
     ep: &mut Endpoint<T>,
     s: tern_rpc::SessionId,
-    size: usize,
+    lat: &Latency,
     n: usize,
-    mode: IdleMode,
     out: &mut Vec<u64>,
 ) -> Result<()> {
+    let (size, mode) = (lat.size, lat.idle);
     let mut idle = IdleStrategy::new(mode);
     let msg = vec![0xabu8; size];
     for i in 0..n {
@@ -484,8 +529,8 @@ fn tern_stream(
     Ok(t0.elapsed().as_secs_f64())
 }
 
-fn set_mode(shared: &Shared, mode: u8) {
-    shared.mode.store(mode, Ordering::Release);
+fn set_mode(shared: &Shared, mode: Mode) {
+    shared.mode.set(mode);
     // Let the server notice before traffic of the new mode starts.
     shared.ready.store(false, Ordering::Release);
     let limit = Instant::now() + Duration::from_secs(5);
@@ -502,7 +547,7 @@ fn main() -> Result<()> {
     let args = Args::parse();
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let shared = Arc::new(Shared {
-        mode: AtomicU8::new(MODE_IDLE),
+        mode: ModeCell(AtomicU8::new(Mode::Idle as u8)),
         sink_bytes: AtomicU64::new(0),
         sink_first_ns: AtomicU64::new(0),
         sink_last_ns: AtomicU64::new(0),
@@ -519,7 +564,7 @@ fn main() -> Result<()> {
 
     let server_at = TransportAddr::Udp(addrs.tern);
     let client = open_transport(&args, &server_at, Role::Client)?;
-    set_mode(&shared, MODE_TERN);
+    set_mode(&shared, Mode::Tern);
     let (mut ep, s) = Client::connect_with(
         client,
         addrs.tern,
@@ -530,58 +575,43 @@ fn main() -> Result<()> {
 
     println!(
         "tern-rpc pingpong: transport {}, idle {}, pinned {}, max datagram {} B, {} CPUs",
-        args.transport, args.idle, args.pin, args.max_datagram, cpus
+        args.transport, args.lat.idle, args.pin, args.max_datagram, cpus
     );
     // Latency, alternating rounds.
-    let per_round = args.samples.div_ceil(args.rounds.max(1));
+    let per_round = args.lat.samples.div_ceil(args.lat.rounds.max(1));
     let (mut raw_ns, mut mmsg_ns, mut tern_ns) = (Vec::new(), Vec::new(), Vec::new());
     let warm = 500.min(per_round);
-    for round in 0..args.rounds.max(1) {
-        set_mode(&shared, MODE_RAW_ECHO);
+    for round in 0..args.lat.rounds.max(1) {
+        set_mode(&shared, Mode::RawEcho);
         let mut scratch = Vec::new();
-        raw_latency(addrs.raw_echo, args.size, warm, args.idle, &mut scratch)?;
-        raw_latency(addrs.raw_echo, args.size, per_round, args.idle, &mut raw_ns)?;
-        set_mode(&shared, MODE_MMSG_ECHO);
-        mmsg_latency(addrs.raw_sink, args.size, warm, args.idle, &mut scratch)?;
-        mmsg_latency(
-            addrs.raw_sink,
-            args.size,
-            per_round,
-            args.idle,
-            &mut mmsg_ns,
-        )?;
-        set_mode(&shared, MODE_TERN);
-        tern_latency(&mut ep, s, args.size, warm, args.idle, &mut scratch)?;
-        tern_latency(&mut ep, s, args.size, per_round, args.idle, &mut tern_ns)?;
+        raw_latency(addrs.raw_echo, &args.lat, warm, &mut scratch)?;
+        raw_latency(addrs.raw_echo, &args.lat, per_round, &mut raw_ns)?;
+        set_mode(&shared, Mode::MmsgEcho);
+        mmsg_latency(addrs.raw_sink, &args.lat, warm, &mut scratch)?;
+        mmsg_latency(addrs.raw_sink, &args.lat, per_round, &mut mmsg_ns)?;
+        set_mode(&shared, Mode::Tern);
+        tern_latency(&mut ep, s, &args.lat, warm, &mut scratch)?;
+        tern_latency(&mut ep, s, &args.lat, per_round, &mut tern_ns)?;
         let _ = round;
     }
-    raw_ns.sort_unstable();
-    mmsg_ns.sort_unstable();
-    tern_ns.sort_unstable();
-    let (raw50, raw99) = (percentile(&raw_ns, 0.5), percentile(&raw_ns, 0.99));
-    let (t50, t99) = (percentile(&tern_ns, 0.5), percentile(&tern_ns, 0.99));
-    println!(
-        "round trip, {} B request, {} samples each ({} alternating rounds):",
-        args.size,
-        raw_ns.len(),
-        args.rounds
-    );
+    let (raw50, raw99) = p50_p99(&mut raw_ns);
+    let (mmsg50, mmsg99) = p50_p99(&mut mmsg_ns);
+    let (t50, t99) = p50_p99(&mut tern_ns);
+    args.lat.print_heading(raw_ns.len());
     println!("  raw udp echo : p50 {raw50:8.2} us   p99 {raw99:8.2} us");
     println!(
-        "  raw udp xport: p50 {:8.2} us   p99 {:8.2} us   (through UdpTransport, without the Tern protocol)",
-        percentile(&mmsg_ns, 0.5),
-        percentile(&mmsg_ns, 0.99)
+        "  raw udp xport: p50 {mmsg50:8.2} us   p99 {mmsg99:8.2} us   (through UdpTransport, without the Tern protocol)"
     );
     println!("  tern         : p50 {t50:8.2} us   p99 {t99:8.2} us");
 
     // Goodput.
     let total = args.mib << 20;
-    set_mode(&shared, MODE_RAW_SINK);
+    set_mode(&shared, Mode::RawSink);
     let (raw_bytes, raw_secs) = raw_stream(&args, &shared, addrs.raw_sink, total)?;
     let raw_mibs = raw_bytes as f64 / (1 << 20) as f64 / raw_secs.max(1e-9);
     let sent_bytes = (total.div_ceil(args.max_datagram) * args.max_datagram) as f64;
-    set_mode(&shared, MODE_TERN);
-    let tern_secs = tern_stream(&mut ep, s, args.mib, args.depth.clamp(1, 8), args.idle)?;
+    set_mode(&shared, Mode::Tern);
+    let tern_secs = tern_stream(&mut ep, s, args.mib, args.depth.clamp(1, 8), args.lat.idle)?;
     let tern_mibs = args.mib as f64 / tern_secs;
     println!("goodput, 1 MiB messages, {} MiB each:", args.mib);
     println!(
@@ -596,7 +626,7 @@ fn main() -> Result<()> {
     println!("goodput_ratio={:.2}", tern_mibs / raw_mibs);
     eprintln!("client stats {:?}", ep.stats());
 
-    shared.mode.store(MODE_STOP, Ordering::Release);
+    shared.mode.set(Mode::Stop);
     server
         .join()
         .map_err(|_| anyhow::anyhow!("server thread panicked"))?;

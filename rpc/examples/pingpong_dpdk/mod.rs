@@ -35,15 +35,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use super::{percentile, tern_latency};
+use super::{Latency, p50_p99, tern_latency};
 use clap::Parser;
 use tern_rpc::transport::address::DpdkAddr;
 use tern_rpc::transport::dpdk::DpdkTransport;
 use tern_rpc::transport::{Role, TransportAddr};
 use tern_rpc::transport::{RxBatch, Transport, TxDatagram};
 use tern_rpc::{
-    Client, Ctl, Endpoint, EndpointConfig, Event, IdleMode, IdleStrategy, IncomingRequest,
-    Response, Service,
+    Client, Ctl, Endpoint, EndpointConfig, Event, IdleStrategy, IncomingRequest, Response, Service,
 };
 
 /// First byte of a raw echo datagram.
@@ -86,18 +85,8 @@ struct Args {
     /// UDP port of the server (and of the client).
     #[arg(long, default_value_t = 7200)]
     udp_port: u16,
-    /// Idle strategy of both poll loops: spin or adaptive.
-    #[arg(long, default_value = "adaptive")]
-    idle: IdleMode,
-    /// Request size of the latency test in bytes.
-    #[arg(long, default_value_t = 32)]
-    size: usize,
-    /// Round trips measured per system (split over the rounds).
-    #[arg(long, default_value_t = 20_000)]
-    samples: usize,
-    /// Alternating rounds.
-    #[arg(long, default_value_t = 5)]
-    rounds: usize,
+    #[command(flatten)]
+    lat: Latency,
 }
 
 pub fn main() -> Result<()> {
@@ -219,7 +208,7 @@ fn server(args: &Args) -> Result<()> {
         echoed_seen: 0,
         stop: &stop,
     };
-    tern_rpc::serve(&mut ep, args.idle, &stop, &mut service);
+    tern_rpc::serve(&mut ep, args.lat.idle, &stop, &mut service);
     if service.timed_out {
         bail!("server: no QUIT within 600 s")
     }
@@ -270,9 +259,9 @@ fn raw_round(
     rx: &mut RxBatch,
     out: &mut Vec<u64>,
 ) -> Result<()> {
-    let mut msg = vec![0xabu8; args.size.max(5)];
+    let mut msg = vec![0xabu8; args.lat.size.max(5)];
     msg[0] = RAW;
-    let mut idle = IdleStrategy::new(args.idle);
+    let mut idle = IdleStrategy::new(args.lat.idle);
     let mut lost = 0;
     for seq in 0..n as u32 {
         msg[1..5].copy_from_slice(&seq.to_be_bytes());
@@ -323,13 +312,13 @@ fn client(args: &Args) -> Result<()> {
     let (port_id, port_name) = ep.transport().port();
     println!(
         "tern-rpc pingpong: transport dpdk, port {port_id} ({port_name}), idle {}, server and client processes on one lcore each",
-        args.idle,
+        args.lat.idle,
     );
     let mut rx = RxBatch::new(32, ep.transport().max_datagram());
-    let per_round = args.samples.div_ceil(args.rounds.max(1));
+    let per_round = args.lat.samples.div_ceil(args.lat.rounds.max(1));
     let warm = 500.min(per_round);
     let (mut raw_ns, mut tern_ns, mut scratch) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..args.rounds.max(1) {
+    for _ in 0..args.lat.rounds.max(1) {
         raw_round(
             ep.transport_mut(),
             server,
@@ -346,19 +335,12 @@ fn client(args: &Args) -> Result<()> {
             &mut rx,
             &mut raw_ns,
         )?;
-        tern_latency(&mut ep, s, args.size, warm, args.idle, &mut scratch)?;
-        tern_latency(&mut ep, s, args.size, per_round, args.idle, &mut tern_ns)?;
+        tern_latency(&mut ep, s, &args.lat, warm, &mut scratch)?;
+        tern_latency(&mut ep, s, &args.lat, per_round, &mut tern_ns)?;
     }
-    raw_ns.sort_unstable();
-    tern_ns.sort_unstable();
-    let (r50, r99) = (percentile(&raw_ns, 0.5), percentile(&raw_ns, 0.99));
-    let (t50, t99) = (percentile(&tern_ns, 0.5), percentile(&tern_ns, 0.99));
-    println!(
-        "round trip, {} B request, {} samples each ({} alternating rounds):",
-        args.size,
-        raw_ns.len(),
-        args.rounds
-    );
+    let (r50, r99) = p50_p99(&mut raw_ns);
+    let (t50, t99) = p50_p99(&mut tern_ns);
+    args.lat.print_heading(raw_ns.len());
     println!("  raw dpdk echo: p50 {r50:8.2} us   p99 {r99:8.2} us");
     println!("  tern         : p50 {t50:8.2} us   p99 {t99:8.2} us");
     println!("  transport stats: {:?}", ep.transport().stats());
@@ -557,10 +539,10 @@ fn orchestrate(args: &Args) -> Result<()> {
             v.push(format!("--dpdk-args={}", eal(core, role, vdev)));
             v.extend([
                 format!("--udp-port={}", args.udp_port),
-                format!("--idle={}", args.idle),
-                format!("--size={}", args.size),
-                format!("--samples={}", args.samples),
-                format!("--rounds={}", args.rounds),
+                format!("--idle={}", args.lat.idle),
+                format!("--size={}", args.lat.size),
+                format!("--samples={}", args.lat.samples),
+                format!("--rounds={}", args.lat.rounds),
             ]);
             v
         };
