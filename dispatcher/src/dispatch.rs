@@ -18,9 +18,9 @@
 
 use tern_rpc::{Response, Status};
 use tern_sched::admission::admits;
-use tern_sched::policy::{Decision, Policy, RequestInfo, WorkerView};
+use tern_sched::policy::{Decision, LiveWorkers, Policy, RequestInfo};
 use tern_sched::slab::Slab;
-use tern_sched::{Completion, Job, WorkerSnapshot, WorkerState};
+use tern_sched::{Completion, Job, WorkerState};
 use tern_worker::WorkerPool;
 
 use crate::outcome_status::{response_body, status_of};
@@ -73,28 +73,16 @@ impl Workers for WorkerPool {
     }
 }
 
-/// The live [`WorkerView`] over a [`Workers`]: relaxed loads of the atomics.
+/// The live [`WorkerView`](tern_sched::policy::WorkerView) over a [`Workers`]: relaxed loads of the atomics.
 struct LiveView<'a, W: ?Sized>(&'a W);
 
-impl<W: Workers + ?Sized> WorkerView for LiveView<'_, W> {
-    fn len(&self) -> usize {
+impl<W: Workers + ?Sized> LiveWorkers for LiveView<'_, W> {
+    fn worker_count(&self) -> usize {
         self.0.len()
     }
     #[inline]
-    fn snapshot(&self, i: usize) -> WorkerSnapshot {
-        self.0.state(i).snapshot()
-    }
-    #[inline]
-    fn queue_len(&self, i: usize) -> u32 {
-        self.0.state(i).queue_len()
-    }
-    #[inline]
-    fn queued_work_ns(&self, i: usize) -> u64 {
-        self.0.state(i).queued_work_ns()
-    }
-    #[inline]
-    fn is_idle(&self, i: usize) -> bool {
-        self.0.state(i).is_idle()
+    fn state(&self, i: usize) -> &WorkerState {
+        self.0.state(i)
     }
 }
 

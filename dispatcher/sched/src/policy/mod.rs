@@ -108,34 +108,53 @@ snapshot_view! {
     &[WorkerSnapshot];
 }
 
-macro_rules! live_view {
+/// Workers whose state is live: their [`WorkerState`] atomics, by index.
+/// Every implementor is a [`WorkerView`] whose narrow accessors read one
+/// relaxed atomic each (the dispatcher's workers, or plain lists of states).
+pub trait LiveWorkers {
+    /// Number of workers.
+    fn worker_count(&self) -> usize;
+    /// What worker `i` publishes. Panics if `i >= worker_count()`.
+    fn state(&self, i: usize) -> &WorkerState;
+}
+
+impl<L: LiveWorkers + ?Sized> WorkerView for L {
+    fn len(&self) -> usize {
+        self.worker_count()
+    }
+    #[inline]
+    fn snapshot(&self, i: usize) -> WorkerSnapshot {
+        self.state(i).snapshot()
+    }
+    #[inline]
+    fn queue_len(&self, i: usize) -> u32 {
+        self.state(i).queue_len()
+    }
+    #[inline]
+    fn queued_work_ns(&self, i: usize) -> u64 {
+        self.state(i).queued_work_ns()
+    }
+    #[inline]
+    fn is_idle(&self, i: usize) -> bool {
+        self.state(i).is_idle()
+    }
+}
+
+macro_rules! live_list {
     ($($ty:ty),* $(,)?) => {$(
-        /// Live state: the workers' atomics, read with relaxed loads.
-        impl WorkerView for $ty {
-            fn len(&self) -> usize {
+        /// Live state held as a list of references (tests, benchmarks).
+        impl LiveWorkers for $ty {
+            fn worker_count(&self) -> usize {
                 self[..].len()
             }
-            #[inline]
-            fn snapshot(&self, i: usize) -> WorkerSnapshot {
-                self[i].snapshot()
-            }
-            #[inline]
-            fn queue_len(&self, i: usize) -> u32 {
-                self[i].queue_len()
-            }
-            #[inline]
-            fn queued_work_ns(&self, i: usize) -> u64 {
-                self[i].queued_work_ns()
-            }
-            #[inline]
-            fn is_idle(&self, i: usize) -> bool {
-                self[i].is_idle()
+            fn state(&self, i: usize) -> &WorkerState {
+                self[i]
             }
         }
     )*};
 }
 
-live_view!(Vec<&WorkerState>, &[&WorkerState]);
+live_list!(Vec<&WorkerState>, &[&WorkerState]);
 
 /// A scheduling policy (ARCHITECTURE.md §7).
 pub trait Policy: Send {
