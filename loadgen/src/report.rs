@@ -9,13 +9,6 @@ use crate::route_stats::{ERROR_KINDS, RouteStats};
 /// Name of the row that aggregates every route of a run.
 pub const ALL_ROUTES: &str = "all";
 
-/// A run fell behind when the achieved rate is below this share of the
-/// offered rate...
-pub const BEHIND_ACHIEVED_RATIO: f64 = 0.99;
-
-/// ...or when the 99th percentile of send lag exceeds this (ns).
-pub const BEHIND_SEND_LAG_NS: u64 = 1_000_000;
-
 /// One route's figures for one run: exactly one CSV row.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RouteRow {
@@ -62,9 +55,19 @@ pub struct RouteRow {
     pub mean_exec_us: f64,
     /// 99th percentile of send lag (actual − intended send time), µs.
     pub send_lag_p99_us: f64,
-    /// Whether this row fell behind the offered rate (see
-    /// [`BEHIND_ACHIEVED_RATIO`], [`BEHIND_SEND_LAG_NS`]).
+    /// Whether this row fell behind the offered rate (see [`fell_behind`]).
     pub behind: bool,
+}
+
+/// Whether loadgen failed to keep the offered rate: it achieved less than
+/// 99% of the rate it offered (`offered_rps` > 0), or the 99th percentile
+/// of its send lag (`send_lag_p99_ns`, actual − intended send time) was
+/// above 1 ms, so that the intended schedule was not what went on the wire.
+pub fn fell_behind(offered_rps: f64, achieved_rps: f64, send_lag_p99_ns: u64) -> bool {
+    const MIN_ACHIEVED_SHARE: f64 = 0.99;
+    const MAX_SEND_LAG_P99_NS: u64 = 1_000_000;
+    (offered_rps > 0.0 && achieved_rps < MIN_ACHIEVED_SHARE * offered_rps)
+        || send_lag_p99_ns > MAX_SEND_LAG_P99_NS
 }
 
 fn us(ns: u64) -> f64 {
@@ -104,8 +107,7 @@ impl RouteRow {
         } else {
             stats.send_lag.value_at_quantile(0.99)
         };
-        let behind = (stats.scheduled > 0 && achieved_rps < BEHIND_ACHIEVED_RATIO * offered_rps)
-            || send_lag_p99_ns > BEHIND_SEND_LAG_NS;
+        let behind = fell_behind(offered_rps, achieved_rps, send_lag_p99_ns);
         RouteRow {
             rate_rps,
             route: route.to_string(),
@@ -356,6 +358,14 @@ mod tests {
         assert_eq!(r.all().deadline_met_pct, Some(10.0));
         assert!(r.warnings.is_empty(), "{:?}", r.warnings);
         assert!(format_table(&[r]).contains("/a"));
+    }
+
+    #[test]
+    fn fell_behind_thresholds() {
+        assert!(!fell_behind(1000.0, 990.0, 1_000_000));
+        assert!(fell_behind(1000.0, 989.0, 0));
+        assert!(fell_behind(1000.0, 1000.0, 1_000_001));
+        assert!(!fell_behind(0.0, 0.0, 0), "nothing offered is not behind");
     }
 
     #[test]
