@@ -9,7 +9,7 @@ use std::time::Instant;
 use super::event::{Event, ReceivedResponse, SessionId};
 use super::message_layout::{MAX_PACKETS, packet_range, packets_for, place};
 use super::session::{ClientSide, ClientSlot, Role, Session};
-use super::tx_queue::PayloadRef;
+use super::tx_queue::{PayloadRef, SlotBytes};
 use super::{Core, SESSION_SLOTS, TERN_HEADER};
 use crate::error::RpcError;
 use crate::wire::connect::{ConnectPacket, ConnectRepr, ConnectStatus};
@@ -418,13 +418,13 @@ pub(super) fn queue_request_packet(
     txq.push(
         peer,
         &hdr.to_bytes(),
-        PayloadRef::Request {
+        PayloadRef::Request(SlotBytes {
             num,
             slot: slot_i as u8,
             req_num: slot.req_num,
             start: start as u32,
             end: end as u32,
-        },
+        }),
     );
 }
 

@@ -7,7 +7,7 @@ use std::net::SocketAddrV4;
 use super::event::{Event, RequestToken, Response};
 use super::message_layout::{MAX_PACKETS, packet_range, packets_for, place};
 use super::session::{PeerKey, Role, ServerSlot, ServerState, Session};
-use super::tx_queue::{MAX_HEADER, PayloadRef};
+use super::tx_queue::{MAX_HEADER, PayloadRef, SlotBytes};
 use super::{Core, SESSION_SLOTS, TERN_HEADER, req_after};
 use crate::error::RpcError;
 use crate::status::Status;
@@ -369,12 +369,12 @@ fn queue_response_packet(
     txq.push(
         peer,
         &head[..head_len],
-        PayloadRef::Response {
+        PayloadRef::Response(SlotBytes {
             num,
             slot: slot_i as u8,
             req_num: slot.req_num,
             start: ps as u32,
             end: pe as u32,
-        },
+        }),
     );
 }

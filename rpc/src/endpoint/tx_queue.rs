@@ -23,22 +23,27 @@ pub(crate) const MAX_HEADER: usize = HEADER_LEN + PREAMBLE_LEN;
 pub(crate) enum PayloadRef {
     /// No payload beyond the header part.
     None,
-    /// Bytes `start..end` of client session `num`'s request in `slot`.
-    Request {
-        num: u16,
-        slot: u8,
-        req_num: u32,
-        start: u32,
-        end: u32,
-    },
-    /// Bytes `start..end` of server session `num`'s saved response payload in `slot`.
-    Response {
-        num: u16,
-        slot: u8,
-        req_num: u32,
-        start: u32,
-        end: u32,
-    },
+    /// Bytes of client session `num`'s request in `slot`.
+    Request(SlotBytes),
+    /// Bytes of server session `num`'s saved response payload in `slot`.
+    Response(SlotBytes),
+}
+
+/// Bytes `start..end` of the message in one request slot, valid while the
+/// slot still holds request `req_num` (checked when the packet is sent).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SlotBytes {
+    pub num: u16,
+    pub slot: u8,
+    pub req_num: u32,
+    pub start: u32,
+    pub end: u32,
+}
+
+impl SlotBytes {
+    fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
 }
 
 /// One packet to send.
@@ -148,32 +153,19 @@ impl TxQueue {
 fn resolve(sessions: &SessionTable, r: PayloadRef) -> Option<&[u8]> {
     match r {
         PayloadRef::None => Some(&[]),
-        PayloadRef::Request {
-            num,
-            slot,
-            req_num,
-            start,
-            end,
-        } => {
-            let c = sessions.get(num)?.client()?;
-            let s = c.slots.get(slot as usize)?;
-            if !s.busy || s.req_num != req_num {
+        PayloadRef::Request(b) => {
+            let s = sessions.get(b.num)?.client()?.slots.get(b.slot as usize)?;
+            if !s.busy || s.req_num != b.req_num {
                 return None;
             }
-            s.req.get(start as usize..end as usize)
+            s.req.get(b.range())
         }
-        PayloadRef::Response {
-            num,
-            slot,
-            req_num,
-            start,
-            end,
-        } => {
-            let s = sessions.get(num)?.server_slots()?.get(slot as usize)?;
-            if !matches!(s.state, ServerState::Responded) || s.req_num != req_num {
+        PayloadRef::Response(b) => {
+            let s = sessions.get(b.num)?.server_slots()?.get(b.slot as usize)?;
+            if !matches!(s.state, ServerState::Responded) || s.req_num != b.req_num {
                 return None;
             }
-            s.resp_payload.get(start as usize..end as usize)
+            s.resp_payload.get(b.range())
         }
     }
 }
