@@ -42,6 +42,82 @@
 //!   answered with `reset`; a connect with a new nonce from a known address
 //!   means the peer restarted, and its old sessions are reset.
 
+/// The session controls an [`Endpoint`] and a [`Ctl`] both offer, written
+/// once: each expands inside an `impl` whose `self.core` is (or derefs to)
+/// the endpoint's [`Core`].
+macro_rules! session_controls {
+    () => {
+        /// Counters.
+        pub fn stats(&self) -> &EndpointStats {
+            &self.core.stats
+        }
+
+        /// The peer of session `s`, if it is live.
+        pub fn peer_of(&self, s: SessionId) -> Option<SocketAddrV4> {
+            self.core.peer_of(s)
+        }
+
+        /// Client role: opens a session to `server`. Non-blocking: sends the
+        /// connect on the next [`run_once`](crate::Endpoint::run_once), which later yields
+        /// [`Event::Connected`](crate::Event::Connected) or [`Event::ConnectFailed`](crate::Event::ConnectFailed) for the returned id.
+        /// Fails with [`RpcError::TooManySessions`] when `max_sessions` are live.
+        pub fn connect(&mut self, server: SocketAddrV4) -> Result<SessionId, RpcError> {
+            self.core.connect(server)
+        }
+
+        /// Whether client session `s` completed its connect.
+        pub fn is_connected(&self, s: SessionId) -> bool {
+            self.core.is_connected(s)
+        }
+
+        /// Whether `send_request` on `s` would be accepted now: connected and
+        /// fewer than `max_outstanding` requests in flight.
+        pub fn can_send(&self, s: SessionId) -> bool {
+            self.core.can_send(s)
+        }
+
+        /// Requests outstanding on client session `s` (0 if it is not live).
+        pub fn outstanding(&self, s: SessionId) -> usize {
+            self.core.outstanding(s)
+        }
+
+        /// Client role: sends a request of type `req_type`. Non-blocking: the
+        /// packets leave on the next [`run_once`](crate::Endpoint::run_once) rounds as credits
+        /// allow; the outcome arrives as [`Event::Response`](crate::Event::Response) or
+        /// [`Event::RequestFailed`](crate::Event::RequestFailed) carrying `tag`. Takes ownership of `payload`
+        /// (it is kept for retransmission, not copied).
+        pub fn send_request(
+            &mut self,
+            s: SessionId,
+            req_type: u16,
+            payload: Vec<u8>,
+            tag: u64,
+        ) -> Result<(), RpcError> {
+            self.core.send_request(s, req_type, payload, tag)
+        }
+
+        /// Closes session `s`. A connected client session tells the server (a
+        /// reset), whose endpoint then reports [`Event::SessionReset`](crate::Event::SessionReset); a
+        /// server session is dropped silently and the client learns of it with
+        /// its next packet. Outstanding requests are abandoned without events,
+        /// and tokens of the session become stale. Unknown ids are ignored.
+        pub fn close(&mut self, s: SessionId) {
+            self.core.close(s)
+        }
+
+        /// Server role: answers the request `token` names. The response leaves
+        /// on the next [`run_once`](crate::Endpoint::run_once) and is kept for retransmissions until
+        /// the client's next request in the same slot. A stale token (session
+        /// reset or closed, request superseded or already answered) is
+        /// [`RpcError::StaleToken`] / [`RpcError::NoSuchSession`]; a payload over
+        /// `max_message` is [`RpcError::TooLarge`], and the client then gets
+        /// [`Status::TooLarge`](crate::Status::TooLarge) instead.
+        pub fn respond(&mut self, token: RequestToken, response: Response) -> Result<(), RpcError> {
+            self.core.respond(token, response)
+        }
+    };
+}
+
 mod client_role;
 pub mod config;
 mod ctl;
@@ -193,79 +269,12 @@ impl<T: Transport> Endpoint<T> {
         Ctl::new(&mut self.core)
     }
 
-    /// Counters.
-    pub fn stats(&self) -> &EndpointStats {
-        &self.core.stats
-    }
-
     /// Number of live sessions (both roles, connecting ones included).
     pub fn session_count(&self) -> usize {
         self.core.sessions.live()
     }
 
-    /// The peer of session `s`, if it is live.
-    pub fn peer_of(&self, s: SessionId) -> Option<SocketAddrV4> {
-        self.core.peer_of(s)
-    }
-
-    /// Client role: opens a session to `server`. Non-blocking: sends the
-    /// connect on the next [`run_once`](Self::run_once), which later yields
-    /// [`Event::Connected`] or [`Event::ConnectFailed`] for the returned id.
-    /// Fails with [`RpcError::TooManySessions`] when `max_sessions` are live.
-    pub fn connect(&mut self, server: SocketAddrV4) -> Result<SessionId, RpcError> {
-        self.core.connect(server)
-    }
-
-    /// Whether client session `s` completed its connect.
-    pub fn is_connected(&self, s: SessionId) -> bool {
-        self.core.is_connected(s)
-    }
-
-    /// Whether `send_request` on `s` would be accepted now: connected and
-    /// fewer than `max_outstanding` requests in flight.
-    pub fn can_send(&self, s: SessionId) -> bool {
-        self.core.can_send(s)
-    }
-
-    /// Requests outstanding on client session `s` (0 if it is not live).
-    pub fn outstanding(&self, s: SessionId) -> usize {
-        self.core.outstanding(s)
-    }
-
-    /// Client role: sends a request of type `req_type`. Non-blocking: the
-    /// packets leave on the next [`run_once`](Self::run_once) rounds as credits
-    /// allow; the outcome arrives as [`Event::Response`] or
-    /// [`Event::RequestFailed`] carrying `tag`. Takes ownership of `payload`
-    /// (it is kept for retransmission, not copied).
-    pub fn send_request(
-        &mut self,
-        s: SessionId,
-        req_type: u16,
-        payload: Vec<u8>,
-        tag: u64,
-    ) -> Result<(), RpcError> {
-        self.core.send_request(s, req_type, payload, tag)
-    }
-
-    /// Closes session `s`. A connected client session tells the server (a
-    /// reset), whose endpoint then reports [`Event::SessionReset`]; a
-    /// server session is dropped silently and the client learns of it with
-    /// its next packet. Outstanding requests are abandoned without events,
-    /// and tokens of the session become stale. Unknown ids are ignored.
-    pub fn close(&mut self, s: SessionId) {
-        self.core.close(s)
-    }
-
-    /// Server role: answers the request `token` names. The response leaves
-    /// on the next [`run_once`](Self::run_once) and is kept for retransmissions until
-    /// the client's next request in the same slot. A stale token (session
-    /// reset or closed, request superseded or already answered) is
-    /// [`RpcError::StaleToken`] / [`RpcError::NoSuchSession`]; a payload over
-    /// `max_message` is [`RpcError::TooLarge`], and the client then gets
-    /// [`Status::TooLarge`](crate::Status::TooLarge) instead.
-    pub fn respond(&mut self, token: RequestToken, response: Response) -> Result<(), RpcError> {
-        self.core.respond(token, response)
-    }
+    session_controls!();
 
     /// One round of the event loop, its stages always in this order:
     /// transmit what is queued; receive one batch and handle each packet;
