@@ -97,13 +97,20 @@ impl WorkerState {
         self.idle.store(false, Ordering::Relaxed);
     }
 
+    /// Takes one request of `expected_ns` out of the unfinished count: the
+    /// inverse of what [`on_assigned`](Self::on_assigned) adds.
+    #[inline]
+    fn uncount(&self, expected_ns: u64) {
+        self.queue_len.fetch_sub(1, Ordering::Relaxed);
+        self.queued_work_ns
+            .fetch_sub(expected_ns, Ordering::Relaxed);
+    }
+
     /// Called by the dispatcher when the inbox refused a request it had
     /// counted with [`on_assigned`](Self::on_assigned).
     #[inline]
     pub fn on_assign_undone(&self, expected_ns: u64) {
-        self.queue_len.fetch_sub(1, Ordering::Relaxed);
-        self.queued_work_ns
-            .fetch_sub(expected_ns, Ordering::Relaxed);
+        self.uncount(expected_ns);
     }
 
     /// Called by the worker when a request starts or resumes running.
@@ -121,9 +128,7 @@ impl WorkerState {
     /// finished (whatever its status).
     #[inline]
     pub fn on_finished(&self, expected_ns: u64) {
-        self.queue_len.fetch_sub(1, Ordering::Relaxed);
-        self.queued_work_ns
-            .fetch_sub(expected_ns, Ordering::Relaxed);
+        self.uncount(expected_ns);
         self.running_deadline_ns.store(0, Ordering::Relaxed);
         self.running_start_ns.store(0, Ordering::Relaxed);
         self.running_expected_ns.store(0, Ordering::Relaxed);
