@@ -15,11 +15,12 @@
 //! | 24     | 4    | target protocol address        |
 //!
 //! Only the Ethernet/IPv4 flavour parses; anything else is
-//! [`Error::Malformed`](super::Error::Malformed).
+//! [`Error::Malformed`].
 
 use std::net::Ipv4Addr;
 
 use super::ethernet::{MacAddr, ethertype};
+use super::view::header_view;
 use super::{Error, Result};
 
 /// ARP operation codes.
@@ -33,165 +34,35 @@ pub mod operation {
 /// Hardware type of Ethernet.
 const HTYPE_ETHERNET: u16 = 1;
 
-mod field {
-    use std::ops::Range;
-    pub(crate) const HTYPE: Range<usize> = 0..2;
-    pub(crate) const PTYPE: Range<usize> = 2..4;
-    pub(crate) const HLEN: usize = 4;
-    pub(crate) const PLEN: usize = 5;
-    pub(crate) const OPER: Range<usize> = 6..8;
-    pub(crate) const SHA: Range<usize> = 8..14;
-    pub(crate) const SPA: Range<usize> = 14..18;
-    pub(crate) const THA: Range<usize> = 18..24;
-    pub(crate) const TPA: Range<usize> = 24..28;
-}
-
 /// Length of an Ethernet/IPv4 ARP packet.
 pub const PACKET_LEN: usize = field::TPA.end;
 
-/// A view of an Ethernet/IPv4 ARP packet in `buffer`.
-#[derive(Debug, Clone)]
-pub struct ArpPacket<T: AsRef<[u8]>> {
-    buffer: T,
-}
-
-impl<T: AsRef<[u8]>> ArpPacket<T> {
-    /// Wraps `buffer` without checking; accessors may panic on short buffers.
-    pub const fn new_unchecked(buffer: T) -> Self {
-        ArpPacket { buffer }
-    }
-
-    /// Wraps `buffer` after [`check_len`](Self::check_len); the flavour
+header_view! {
+    /// A view of an Ethernet/IPv4 ARP packet in `buffer`; the flavour
     /// (Ethernet/IPv4) is checked by [`ArpRepr::parse`].
-    pub fn new_checked(buffer: T) -> Result<Self> {
-        let p = Self::new_unchecked(buffer);
-        p.check_len()?;
-        Ok(p)
-    }
-
-    /// Errors with [`Error::Truncated`] unless the buffer holds
-    /// [`PACKET_LEN`] bytes (more is fine: Ethernet padding).
-    pub fn check_len(&self) -> Result<()> {
-        if self.b().len() < PACKET_LEN {
-            return Err(Error::Truncated);
-        }
-        Ok(())
-    }
-
-    /// Gives the buffer back.
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
-    fn b(&self) -> &[u8] {
-        self.buffer.as_ref()
-    }
-
-    fn u16_at(&self, r: std::ops::Range<usize>) -> u16 {
-        let b = &self.b()[r];
-        u16::from_be_bytes([b[0], b[1]])
-    }
-
-    fn ip_at(&self, r: std::ops::Range<usize>) -> Ipv4Addr {
-        let b = &self.b()[r];
-        Ipv4Addr::new(b[0], b[1], b[2], b[3])
-    }
-
-    /// Hardware type (1 for Ethernet).
-    pub fn hardware_type(&self) -> u16 {
-        self.u16_at(field::HTYPE)
-    }
-
-    /// Protocol type (an EtherType; 0x0800 for IPv4).
-    pub fn protocol_type(&self) -> u16 {
-        self.u16_at(field::PTYPE)
-    }
-
-    /// Hardware address length (6 for Ethernet).
-    pub fn hardware_len(&self) -> u8 {
-        self.b()[field::HLEN]
-    }
-
-    /// Protocol address length (4 for IPv4).
-    pub fn protocol_len(&self) -> u8 {
-        self.b()[field::PLEN]
-    }
-
-    /// Operation ([`operation::REQUEST`], [`operation::REPLY`], or other).
-    pub fn operation(&self) -> u16 {
-        self.u16_at(field::OPER)
-    }
-
-    /// Sender hardware address.
-    pub fn sender_mac(&self) -> MacAddr {
-        MacAddr::from_bytes(&self.b()[field::SHA])
-    }
-
-    /// Sender protocol address.
-    pub fn sender_ip(&self) -> Ipv4Addr {
-        self.ip_at(field::SPA)
-    }
-
-    /// Target hardware address (zero in a request).
-    pub fn target_mac(&self) -> MacAddr {
-        MacAddr::from_bytes(&self.b()[field::THA])
-    }
-
-    /// Target protocol address.
-    pub fn target_ip(&self) -> Ipv4Addr {
-        self.ip_at(field::TPA)
-    }
-}
-
-impl<T: AsRef<[u8]> + AsMut<[u8]>> ArpPacket<T> {
-    fn put_u16(&mut self, r: std::ops::Range<usize>, v: u16) {
-        self.buffer.as_mut()[r].copy_from_slice(&v.to_be_bytes());
-    }
-
-    /// Sets the hardware type.
-    pub fn set_hardware_type(&mut self, v: u16) {
-        self.put_u16(field::HTYPE, v)
-    }
-
-    /// Sets the protocol type.
-    pub fn set_protocol_type(&mut self, v: u16) {
-        self.put_u16(field::PTYPE, v)
-    }
-
-    /// Sets the hardware address length.
-    pub fn set_hardware_len(&mut self, v: u8) {
-        self.buffer.as_mut()[field::HLEN] = v;
-    }
-
-    /// Sets the protocol address length.
-    pub fn set_protocol_len(&mut self, v: u8) {
-        self.buffer.as_mut()[field::PLEN] = v;
-    }
-
-    /// Sets the operation.
-    pub fn set_operation(&mut self, v: u16) {
-        self.put_u16(field::OPER, v)
-    }
-
-    /// Sets the sender hardware address.
-    pub fn set_sender_mac(&mut self, v: MacAddr) {
-        self.buffer.as_mut()[field::SHA].copy_from_slice(&v.0);
-    }
-
-    /// Sets the sender protocol address.
-    pub fn set_sender_ip(&mut self, v: Ipv4Addr) {
-        self.buffer.as_mut()[field::SPA].copy_from_slice(&v.octets());
-    }
-
-    /// Sets the target hardware address.
-    pub fn set_target_mac(&mut self, v: MacAddr) {
-        self.buffer.as_mut()[field::THA].copy_from_slice(&v.0);
-    }
-
-    /// Sets the target protocol address.
-    pub fn set_target_ip(&mut self, v: Ipv4Addr) {
-        self.buffer.as_mut()[field::TPA].copy_from_slice(&v.octets());
-    }
+    pub struct ArpPacket;
+    min_len: PACKET_LEN;
+    other: [];
+    fields: [
+        /// Hardware type (1 for Ethernet).
+        HTYPE = 0..2 => hardware_type, set_hardware_type: u16;
+        /// Protocol type (an EtherType; 0x0800 for IPv4).
+        PTYPE = 2..4 => protocol_type, set_protocol_type: u16;
+        /// Hardware address length (6 for Ethernet).
+        HLEN = 4..5 => hardware_len, set_hardware_len: u8;
+        /// Protocol address length (4 for IPv4).
+        PLEN = 5..6 => protocol_len, set_protocol_len: u8;
+        /// Operation ([`operation::REQUEST`], [`operation::REPLY`], or other).
+        OPER = 6..8 => operation, set_operation: u16;
+        /// Sender hardware address.
+        SHA = 8..14 => sender_mac, set_sender_mac: MacAddr;
+        /// Sender protocol address.
+        SPA = 14..18 => sender_ip, set_sender_ip: Ipv4Addr;
+        /// Target hardware address (zero in a request).
+        THA = 18..24 => target_mac, set_target_mac: MacAddr;
+        /// Target protocol address.
+        TPA = 24..28 => target_ip, set_target_ip: Ipv4Addr;
+    ]
 }
 
 /// The parsed contents of an Ethernet/IPv4 ARP packet.
@@ -254,6 +125,7 @@ impl ArpRepr {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::golden::golden_parse_emit_tests;
     use rand::{Rng, SeedableRng, rngs::StdRng};
 
     /// "Who has 10.77.0.2? Tell 10.77.0.1 (02:00:00:00:00:01)." What Linux
@@ -310,19 +182,7 @@ mod tests {
         assert_eq!(bytes, PACKET_BYTES);
     }
 
-    #[test]
-    fn test_parse() {
-        assert_eq!(parse(&PACKET_BYTES), Ok(packet_repr()));
-    }
-
-    #[test]
-    fn test_emit() {
-        let repr = packet_repr();
-        let mut bytes = [0xa5u8; PACKET_LEN];
-        repr.emit(&mut ArpPacket::new_unchecked(&mut bytes[..]));
-        assert_eq!(repr.buffer_len(), 28);
-        assert_eq!(bytes, PACKET_BYTES);
-    }
+    golden_parse_emit_tests!(ArpPacket, ArpRepr, PACKET_BYTES, packet_repr(), PACKET_LEN);
 
     #[test]
     fn wrong_flavour_and_random_bytes_are_errors_not_panics() {

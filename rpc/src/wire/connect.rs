@@ -11,20 +11,11 @@
 //! | 15 | 1 | reserved | 0 |
 //! | 16 | 2 | session | ack only: the server's session number for this session |
 
+use super::view::header_view;
 use super::{Error, Result};
 
 /// The marker a connect payload starts with.
 pub const MARKER: [u8; 4] = *b"TRNC";
-
-mod field {
-    use std::ops::Range;
-    pub(crate) const MARKER: Range<usize> = 0..4;
-    pub(crate) const NONCE: Range<usize> = 4..12;
-    pub(crate) const MAX_DATAGRAM: Range<usize> = 12..14;
-    pub(crate) const STATUS: usize = 14;
-    pub(crate) const RESERVED: usize = 15;
-    pub(crate) const SESSION: Range<usize> = 16..18;
-}
 
 /// Length of the connect payload.
 pub const CONNECT_LEN: usize = field::SESSION.end;
@@ -57,31 +48,32 @@ impl ConnectStatus {
     }
 }
 
-/// A view of a connect / connect-ack payload in `buffer`.
-#[derive(Debug, Clone)]
-pub struct ConnectPacket<T: AsRef<[u8]>> {
-    buffer: T,
+header_view! {
+    /// A view of a connect / connect-ack payload in `buffer`; the marker
+    /// and status are checked by [`ConnectRepr::parse`].
+    pub struct ConnectPacket;
+    other: [];
+    fields: [
+        /// The 4 marker bytes ([`MARKER`] in a valid payload).
+        MARKER = 0..4 => marker, set_marker: [u8; 4];
+        /// The sender's endpoint nonce.
+        NONCE = 4..12 => nonce, set_nonce: u64;
+        /// Largest UDP payload the sender accepts.
+        MAX_DATAGRAM = 12..14 => max_datagram, set_max_datagram: u16;
+        /// The status code (see [`ConnectStatus::code`]), defined or not.
+        STATUS = 14..15 => status_code, set_status_code: u8;
+        /// The reserved byte (0 when sent by Tern; not checked on receipt).
+        RESERVED = 15..16 => reserved, set_reserved: u8;
+        /// The server's session number (ack only).
+        SESSION = 16..18 => server_session, set_server_session: u16;
+    ]
 }
 
 impl<T: AsRef<[u8]>> ConnectPacket<T> {
-    /// Wraps `buffer` without checks; accessors panic if it is shorter than
-    /// [`CONNECT_LEN`]. Use [`new_checked`](Self::new_checked) for untrusted bytes.
-    pub const fn new_unchecked(buffer: T) -> Self {
-        ConnectPacket { buffer }
-    }
-
-    /// Wraps `buffer` after [`check_len`](Self::check_len); the marker and
-    /// status are checked by [`ConnectRepr::parse`].
-    pub fn new_checked(buffer: T) -> Result<Self> {
-        let p = Self::new_unchecked(buffer);
-        p.check_len()?;
-        Ok(p)
-    }
-
     /// Errors unless the buffer is exactly [`CONNECT_LEN`] bytes: shorter is
     /// [`Error::Truncated`], longer (trailing bytes) is [`Error::Malformed`].
     pub fn check_len(&self) -> Result<()> {
-        let len = self.buffer.as_ref().len();
+        let len = self.b().len();
         if len < CONNECT_LEN {
             return Err(Error::Truncated);
         }
@@ -89,77 +81,6 @@ impl<T: AsRef<[u8]>> ConnectPacket<T> {
             return Err(Error::Malformed("connect payload too long"));
         }
         Ok(())
-    }
-
-    /// The wrapped buffer.
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
-    /// The 4 marker bytes ([`MARKER`] in a valid payload).
-    pub fn marker(&self) -> [u8; 4] {
-        let b = &self.buffer.as_ref()[field::MARKER];
-        [b[0], b[1], b[2], b[3]]
-    }
-
-    /// The sender's endpoint nonce.
-    pub fn nonce(&self) -> u64 {
-        let b = &self.buffer.as_ref()[field::NONCE];
-        u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
-    }
-
-    /// Largest UDP payload the sender accepts.
-    pub fn max_datagram(&self) -> u16 {
-        let b = &self.buffer.as_ref()[field::MAX_DATAGRAM];
-        u16::from_be_bytes([b[0], b[1]])
-    }
-
-    /// The status code (see [`ConnectStatus::code`]), defined or not.
-    pub fn status_code(&self) -> u8 {
-        self.buffer.as_ref()[field::STATUS]
-    }
-
-    /// The reserved byte (0 when sent by Tern; not checked on receipt).
-    pub fn reserved(&self) -> u8 {
-        self.buffer.as_ref()[field::RESERVED]
-    }
-
-    /// The server's session number (ack only).
-    pub fn server_session(&self) -> u16 {
-        let b = &self.buffer.as_ref()[field::SESSION];
-        u16::from_be_bytes([b[0], b[1]])
-    }
-}
-
-impl<T: AsRef<[u8]> + AsMut<[u8]>> ConnectPacket<T> {
-    /// Writes the marker bytes.
-    pub fn set_marker(&mut self, v: [u8; 4]) {
-        self.buffer.as_mut()[field::MARKER].copy_from_slice(&v);
-    }
-
-    /// Writes the nonce.
-    pub fn set_nonce(&mut self, v: u64) {
-        self.buffer.as_mut()[field::NONCE].copy_from_slice(&v.to_be_bytes());
-    }
-
-    /// Writes the largest accepted datagram.
-    pub fn set_max_datagram(&mut self, v: u16) {
-        self.buffer.as_mut()[field::MAX_DATAGRAM].copy_from_slice(&v.to_be_bytes());
-    }
-
-    /// Writes the status code.
-    pub fn set_status_code(&mut self, v: u8) {
-        self.buffer.as_mut()[field::STATUS] = v;
-    }
-
-    /// Writes the reserved byte.
-    pub fn set_reserved(&mut self, v: u8) {
-        self.buffer.as_mut()[field::RESERVED] = v;
-    }
-
-    /// Writes the server's session number.
-    pub fn set_server_session(&mut self, v: u16) {
-        self.buffer.as_mut()[field::SESSION].copy_from_slice(&v.to_be_bytes());
     }
 }
 
@@ -220,6 +141,7 @@ impl ConnectRepr {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::golden::golden_parse_emit_tests;
 
     /// A refused connect-ack: nonce 0x0102030405060708, max datagram 1472,
     /// server session 999.
@@ -265,19 +187,17 @@ mod tests {
         assert_eq!(bytes, PACKET_BYTES);
     }
 
-    #[test]
-    fn test_parse() {
-        assert_eq!(parse(&PACKET_BYTES), Ok(packet_repr()));
-    }
+    golden_parse_emit_tests!(
+        ConnectPacket,
+        ConnectRepr,
+        PACKET_BYTES,
+        packet_repr(),
+        CONNECT_LEN
+    );
 
     #[test]
-    fn test_emit() {
-        let repr = packet_repr();
-        let mut bytes = [0xa5u8; CONNECT_LEN];
-        repr.emit(&mut ConnectPacket::new_unchecked(&mut bytes[..]));
-        assert_eq!(bytes, PACKET_BYTES);
-        assert_eq!(repr.to_bytes(), PACKET_BYTES);
-        assert_eq!(repr.buffer_len(), CONNECT_LEN);
+    fn to_bytes_is_emit() {
+        assert_eq!(packet_repr().to_bytes()[..], PACKET_BYTES[..CONNECT_LEN]);
     }
 
     #[test]

@@ -11,7 +11,8 @@
 
 use std::fmt;
 
-use super::{Error, Result};
+use super::Result;
+use super::view::header_view;
 
 /// A 48-bit Ethernet (MAC) address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -22,11 +23,6 @@ impl MacAddr {
     pub const BROADCAST: MacAddr = MacAddr([0xff; 6]);
     /// 00:00:00:00:00:00, the "unknown" target address of an ARP request.
     pub const ZERO: MacAddr = MacAddr([0; 6]);
-
-    /// The address in the first 6 bytes of `b` (panics if shorter).
-    pub(crate) fn from_bytes(b: &[u8]) -> MacAddr {
-        MacAddr([b[0], b[1], b[2], b[3], b[4], b[5]])
-    }
 
     /// Whether this is a multicast (or broadcast) address: low bit of the
     /// first octet set.
@@ -54,67 +50,24 @@ pub mod ethertype {
     pub const ARP: u16 = 0x0806;
 }
 
-mod field {
-    use std::ops::Range;
-    pub(crate) const DESTINATION: Range<usize> = 0..6;
-    pub(crate) const SOURCE: Range<usize> = 6..12;
-    pub(crate) const ETHERTYPE: Range<usize> = 12..14;
-}
-
 /// Length of the header in bytes.
 pub const HEADER_LEN: usize = field::ETHERTYPE.end;
 
-/// A view of an Ethernet II frame in `buffer` (header and payload).
-///
-/// Reading costs a bounds-checked load per field; nothing is copied.
-#[derive(Debug, Clone)]
-pub struct EthernetFrame<T: AsRef<[u8]>> {
-    buffer: T,
-}
-
-impl<T: AsRef<[u8]>> EthernetFrame<T> {
-    /// Wraps `buffer` without checking it. Accessors on a buffer shorter than
-    /// [`HEADER_LEN`] panic; use [`new_checked`](Self::new_checked) for
-    /// untrusted bytes.
-    pub const fn new_unchecked(buffer: T) -> Self {
-        EthernetFrame { buffer }
-    }
-
-    /// Wraps `buffer` after [`check_len`](Self::check_len).
-    pub fn new_checked(buffer: T) -> Result<Self> {
-        let f = Self::new_unchecked(buffer);
-        f.check_len()?;
-        Ok(f)
-    }
-
-    /// Errors with [`Error::Truncated`] unless the buffer holds a whole header.
-    pub fn check_len(&self) -> Result<()> {
-        if self.buffer.as_ref().len() < HEADER_LEN {
-            return Err(Error::Truncated);
-        }
-        Ok(())
-    }
-
-    /// Gives the buffer back.
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
-    /// Destination address.
-    pub fn dst_addr(&self) -> MacAddr {
-        MacAddr::from_bytes(&self.buffer.as_ref()[field::DESTINATION])
-    }
-
-    /// Source address.
-    pub fn src_addr(&self) -> MacAddr {
-        MacAddr::from_bytes(&self.buffer.as_ref()[field::SOURCE])
-    }
-
-    /// EtherType (see [`ethertype`]).
-    pub fn ethertype(&self) -> u16 {
-        let b = &self.buffer.as_ref()[field::ETHERTYPE];
-        u16::from_be_bytes([b[0], b[1]])
-    }
+header_view! {
+    /// A view of an Ethernet II frame in `buffer` (header and payload).
+    ///
+    /// Reading costs a bounds-checked load per field; nothing is copied.
+    pub struct EthernetFrame;
+    min_len: HEADER_LEN;
+    other: [];
+    fields: [
+        /// Destination address.
+        DESTINATION = 0..6 => dst_addr, set_dst_addr: MacAddr;
+        /// Source address.
+        SOURCE = 6..12 => src_addr, set_src_addr: MacAddr;
+        /// EtherType (see [`ethertype`]).
+        ETHERTYPE = 12..14 => ethertype, set_ethertype: u16;
+    ]
 }
 
 impl<'a, T: AsRef<[u8]> + ?Sized> EthernetFrame<&'a T> {
@@ -127,21 +80,6 @@ impl<'a, T: AsRef<[u8]> + ?Sized> EthernetFrame<&'a T> {
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> EthernetFrame<T> {
-    /// Sets the destination address.
-    pub fn set_dst_addr(&mut self, addr: MacAddr) {
-        self.buffer.as_mut()[field::DESTINATION].copy_from_slice(&addr.0);
-    }
-
-    /// Sets the source address.
-    pub fn set_src_addr(&mut self, addr: MacAddr) {
-        self.buffer.as_mut()[field::SOURCE].copy_from_slice(&addr.0);
-    }
-
-    /// Sets the EtherType.
-    pub fn set_ethertype(&mut self, ethertype: u16) {
-        self.buffer.as_mut()[field::ETHERTYPE].copy_from_slice(&ethertype.to_be_bytes());
-    }
-
     /// Everything after the header, writable.
     pub fn payload_mut(&mut self) -> &mut [u8] {
         &mut self.buffer.as_mut()[HEADER_LEN..]
@@ -190,6 +128,8 @@ impl EthernetRepr {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::Error;
+    use crate::wire::golden::golden_parse_emit_tests;
     use rand::{Rng, SeedableRng, rngs::StdRng};
 
     /// A broadcast ARP frame from 02:00:00:00:00:01, payload cut to 4 bytes.
@@ -229,22 +169,13 @@ mod tests {
         assert_eq!(bytes, FRAME_BYTES);
     }
 
-    #[test]
-    fn test_parse() {
-        let f = EthernetFrame::new_checked(&FRAME_BYTES[..]).unwrap();
-        assert_eq!(EthernetRepr::parse(&f), Ok(frame_repr()));
-    }
-
-    #[test]
-    fn test_emit() {
-        let repr = frame_repr();
-        let mut bytes = [0xa5u8; 18];
-        let mut f = EthernetFrame::new_unchecked(&mut bytes[..]);
-        repr.emit(&mut f);
-        f.payload_mut().copy_from_slice(&PAYLOAD_BYTES);
-        assert_eq!(repr.buffer_len(), 14);
-        assert_eq!(bytes, FRAME_BYTES);
-    }
+    golden_parse_emit_tests!(
+        EthernetFrame,
+        EthernetRepr,
+        FRAME_BYTES,
+        frame_repr(),
+        HEADER_LEN
+    );
 
     #[test]
     fn short_buffers_are_errors_not_panics() {

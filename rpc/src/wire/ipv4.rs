@@ -21,26 +21,13 @@
 use std::net::Ipv4Addr;
 
 use super::checksum;
+use super::view::{FieldValue, header_view};
 use super::{Error, Result};
 
 /// IP protocol numbers Tern handles.
 pub mod protocol {
     /// UDP.
     pub const UDP: u8 = 17;
-}
-
-mod field {
-    use std::ops::Range;
-    pub(crate) const VER_IHL: usize = 0;
-    pub(crate) const DSCP_ECN: usize = 1;
-    pub(crate) const LENGTH: Range<usize> = 2..4;
-    pub(crate) const IDENT: Range<usize> = 4..6;
-    pub(crate) const FLG_OFF: Range<usize> = 6..8;
-    pub(crate) const TTL: usize = 8;
-    pub(crate) const PROTOCOL: usize = 9;
-    pub(crate) const CHECKSUM: Range<usize> = 10..12;
-    pub(crate) const SRC_ADDR: Range<usize> = 12..16;
-    pub(crate) const DST_ADDR: Range<usize> = 16..20;
 }
 
 /// Length of a header without options.
@@ -51,27 +38,33 @@ const DONT_FRAG: u16 = 0x4000;
 const MORE_FRAGS: u16 = 0x2000;
 const FRAG_OFFSET: u16 = 0x1fff;
 
-/// A view of an IPv4 packet in `buffer` (header, then payload).
-#[derive(Debug, Clone)]
-pub struct Ipv4Packet<T: AsRef<[u8]>> {
-    buffer: T,
+header_view! {
+    /// A view of an IPv4 packet in `buffer` (header, then payload). The
+    /// checksum is not checked by `new_checked`: see
+    /// [`verify_checksum`](Ipv4Packet::verify_checksum).
+    pub struct Ipv4Packet;
+    other: [VER_IHL = 0..1, FLG_OFF = 6..8];
+    fields: [
+        /// The DSCP + ECN byte.
+        DSCP_ECN = 1..2 => dscp_ecn, set_dscp_ecn: u8;
+        /// Total length (header + payload) in bytes.
+        LENGTH = 2..4 => total_len, set_total_len: u16;
+        /// Identification field.
+        IDENT = 4..6 => ident, set_ident: u16;
+        /// Time to live.
+        TTL = 8..9 => ttl, set_ttl: u8;
+        /// Protocol of the payload (see [`protocol`]).
+        PROTOCOL = 9..10 => protocol, set_protocol: u8;
+        /// The header checksum field (see [`fill_checksum`](Self::fill_checksum)).
+        CHECKSUM = 10..12 => checksum_field, set_checksum_field: u16;
+        /// Source address.
+        SRC_ADDR = 12..16 => src_addr, set_src_addr: Ipv4Addr;
+        /// Destination address.
+        DST_ADDR = 16..20 => dst_addr, set_dst_addr: Ipv4Addr;
+    ]
 }
 
 impl<T: AsRef<[u8]>> Ipv4Packet<T> {
-    /// Wraps `buffer` without checking it; accessors may panic on short
-    /// buffers. Use [`new_checked`](Self::new_checked) for untrusted bytes.
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Ipv4Packet { buffer }
-    }
-
-    /// Wraps `buffer` after [`check_len`](Self::check_len). The checksum is
-    /// not checked here: see [`verify_checksum`](Self::verify_checksum).
-    pub fn new_checked(buffer: T) -> Result<Self> {
-        let p = Self::new_unchecked(buffer);
-        p.check_len()?;
-        Ok(p)
-    }
-
     /// Checks what the accessors rely on: whole header present, version 4
     /// (the IHL nibble only means a header length in IPv4), IHL ≥ 5, and
     /// total length between the header length and the buffer length (a
@@ -99,94 +92,39 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
         Ok(())
     }
 
-    /// Gives the buffer back.
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
-    fn b(&self) -> &[u8] {
-        self.buffer.as_ref()
-    }
-
-    fn u16_at(&self, r: std::ops::Range<usize>) -> u16 {
-        let b = &self.b()[r];
-        u16::from_be_bytes([b[0], b[1]])
-    }
-
-    fn addr_at(&self, r: std::ops::Range<usize>) -> Ipv4Addr {
-        let b = &self.b()[r];
-        Ipv4Addr::new(b[0], b[1], b[2], b[3])
-    }
-
     /// IP version (4 on a checked view).
     pub fn version(&self) -> u8 {
-        self.b()[field::VER_IHL] >> 4
+        self.b()[field::VER_IHL.start] >> 4
     }
 
     /// Header length in bytes (IHL × 4).
     pub fn header_len(&self) -> usize {
-        ((self.b()[field::VER_IHL] & 0x0f) as usize) * 4
+        ((self.b()[field::VER_IHL.start] & 0x0f) as usize) * 4
     }
 
-    /// The DSCP + ECN byte.
-    pub fn dscp_ecn(&self) -> u8 {
-        self.b()[field::DSCP_ECN]
-    }
-
-    /// Total length (header + payload) in bytes.
-    pub fn total_len(&self) -> u16 {
-        self.u16_at(field::LENGTH)
-    }
-
-    /// Identification field.
-    pub fn ident(&self) -> u16 {
-        self.u16_at(field::IDENT)
+    fn flags_word(&self) -> u16 {
+        u16::read(&self.b()[field::FLG_OFF])
     }
 
     /// The don't-fragment flag.
     pub fn dont_frag(&self) -> bool {
-        self.u16_at(field::FLG_OFF) & DONT_FRAG != 0
+        self.flags_word() & DONT_FRAG != 0
     }
 
     /// The more-fragments flag.
     pub fn more_frags(&self) -> bool {
-        self.u16_at(field::FLG_OFF) & MORE_FRAGS != 0
+        self.flags_word() & MORE_FRAGS != 0
     }
 
     /// Fragment offset in units of 8 bytes.
     pub fn frag_offset(&self) -> u16 {
-        self.u16_at(field::FLG_OFF) & FRAG_OFFSET
+        self.flags_word() & FRAG_OFFSET
     }
 
     /// Whether "more fragments" is set or the fragment offset is non-zero,
     /// i.e. this packet is part of a fragmented datagram.
     pub fn is_fragment(&self) -> bool {
         self.more_frags() || self.frag_offset() != 0
-    }
-
-    /// Time to live.
-    pub fn ttl(&self) -> u8 {
-        self.b()[field::TTL]
-    }
-
-    /// Protocol of the payload (see [`protocol`]).
-    pub fn protocol(&self) -> u8 {
-        self.b()[field::PROTOCOL]
-    }
-
-    /// The header checksum field.
-    pub fn checksum_field(&self) -> u16 {
-        self.u16_at(field::CHECKSUM)
-    }
-
-    /// Source address.
-    pub fn src_addr(&self) -> Ipv4Addr {
-        self.addr_at(field::SRC_ADDR)
-    }
-
-    /// Destination address.
-    pub fn dst_addr(&self) -> Ipv4Addr {
-        self.addr_at(field::DST_ADDR)
     }
 
     /// Whether the header checksum is right (sums the header, options
@@ -207,48 +145,33 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Ipv4Packet<&'a T> {
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4Packet<T> {
-    fn put_u16(&mut self, r: std::ops::Range<usize>, v: u16) {
-        self.buffer.as_mut()[r].copy_from_slice(&v.to_be_bytes());
+    fn flags_and_offset(&mut self) -> &mut [u8] {
+        &mut self.b_mut()[field::FLG_OFF]
     }
 
     fn set_flag(&mut self, bit: u16, on: bool) {
-        let v = self.u16_at(field::FLG_OFF);
-        self.put_u16(field::FLG_OFF, if on { v | bit } else { v & !bit });
+        let v = u16::read(self.flags_and_offset());
+        (if on { v | bit } else { v & !bit }).write(self.flags_and_offset());
     }
 
     /// Sets the version nibble (the low 4 bits of `v`), keeping the IHL.
     pub fn set_version(&mut self, v: u8) {
-        let b = &mut self.buffer.as_mut()[field::VER_IHL];
+        let b = &mut self.b_mut()[field::VER_IHL.start];
         *b = (v << 4) | (*b & 0x0f);
     }
 
     /// Sets the header length in bytes (a multiple of 4, 20..=60), keeping
     /// the version.
     pub fn set_header_len(&mut self, len: usize) {
-        let b = &mut self.buffer.as_mut()[field::VER_IHL];
+        let b = &mut self.b_mut()[field::VER_IHL.start];
         *b = (*b & 0xf0) | ((len / 4) as u8 & 0x0f);
-    }
-
-    /// Sets the DSCP + ECN byte.
-    pub fn set_dscp_ecn(&mut self, v: u8) {
-        self.buffer.as_mut()[field::DSCP_ECN] = v;
-    }
-
-    /// Sets the total length.
-    pub fn set_total_len(&mut self, v: u16) {
-        self.put_u16(field::LENGTH, v)
-    }
-
-    /// Sets the identification field.
-    pub fn set_ident(&mut self, v: u16) {
-        self.put_u16(field::IDENT, v)
     }
 
     /// Clears the three flag bits (reserved, don't-fragment,
     /// more-fragments), keeping the fragment offset.
     pub fn clear_flags(&mut self) {
         let offset = self.frag_offset();
-        self.put_u16(field::FLG_OFF, offset)
+        offset.write(self.flags_and_offset())
     }
 
     /// Sets or clears the don't-fragment flag.
@@ -263,33 +186,8 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4Packet<T> {
 
     /// Sets the fragment offset (units of 8 bytes; the low 13 bits of `v`).
     pub fn set_frag_offset(&mut self, v: u16) {
-        let flags = self.u16_at(field::FLG_OFF) & !FRAG_OFFSET;
-        self.put_u16(field::FLG_OFF, flags | (v & FRAG_OFFSET))
-    }
-
-    /// Sets the time to live.
-    pub fn set_ttl(&mut self, v: u8) {
-        self.buffer.as_mut()[field::TTL] = v;
-    }
-
-    /// Sets the payload protocol.
-    pub fn set_protocol(&mut self, v: u8) {
-        self.buffer.as_mut()[field::PROTOCOL] = v;
-    }
-
-    /// Sets the checksum field as given (see [`fill_checksum`](Self::fill_checksum)).
-    pub fn set_checksum_field(&mut self, v: u16) {
-        self.put_u16(field::CHECKSUM, v)
-    }
-
-    /// Sets the source address.
-    pub fn set_src_addr(&mut self, addr: Ipv4Addr) {
-        self.buffer.as_mut()[field::SRC_ADDR].copy_from_slice(&addr.octets());
-    }
-
-    /// Sets the destination address.
-    pub fn set_dst_addr(&mut self, addr: Ipv4Addr) {
-        self.buffer.as_mut()[field::DST_ADDR].copy_from_slice(&addr.octets());
+        let flags = u16::read(self.flags_and_offset()) & !FRAG_OFFSET;
+        (flags | (v & FRAG_OFFSET)).write(self.flags_and_offset())
     }
 
     /// Computes and writes the header checksum over the header (options
@@ -380,6 +278,7 @@ impl Ipv4Repr {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::golden::golden_parse_emit_tests;
     use rand::{Rng, SeedableRng, rngs::StdRng};
 
     /// 10.77.0.1 -> 10.77.0.2, UDP, ident 7, TTL 64, don't-fragment, a
@@ -442,22 +341,13 @@ mod tests {
         assert_eq!(bytes, PACKET_BYTES);
     }
 
-    #[test]
-    fn test_parse() {
-        let p = Ipv4Packet::new_checked(&PACKET_BYTES[..]).unwrap();
-        assert_eq!(Ipv4Repr::parse(&p), Ok(packet_repr()));
-    }
-
-    #[test]
-    fn test_emit() {
-        let repr = packet_repr();
-        let mut bytes = [0xa5u8; 30];
-        let mut p = Ipv4Packet::new_unchecked(&mut bytes[..]);
-        repr.emit(&mut p);
-        p.payload_mut().copy_from_slice(&PAYLOAD_BYTES);
-        assert_eq!(repr.buffer_len(), 20);
-        assert_eq!(bytes, PACKET_BYTES);
-    }
+    golden_parse_emit_tests!(
+        Ipv4Packet,
+        Ipv4Repr,
+        PACKET_BYTES,
+        packet_repr(),
+        HEADER_LEN
+    );
 
     #[test]
     fn fragments_do_not_parse() {

@@ -11,6 +11,11 @@
 //!   `parse(&view) -> Result<Repr>` (which also checks the field values),
 //!   `emit(&self, &mut view)` and `buffer_len()` (the bytes `emit` writes).
 //!
+//! The constructors and the accessors of plain big-endian fields are
+//! written once, in `view.rs` (`header_view!`, `header_fields!`); what a
+//! header adds by hand is its `check_len` and its fields with a meaning of
+//! their own (nibbles, flags, checksums, payloads).
+//!
 //! Parsing returns an [`Error`] on any byte string; it never panics.
 //!
 //! Everything after the UDP header is Tern's:
@@ -38,6 +43,11 @@ pub mod checksum;
 pub mod ethernet;
 pub mod ipv4;
 pub mod udp;
+
+mod view;
+
+#[cfg(test)]
+mod golden;
 
 #[cfg(test)]
 mod loopback_capture;

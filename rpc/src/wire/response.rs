@@ -13,103 +13,30 @@
 //! The preamble is part of the message: the header's message length counts
 //! it, and it sits at the start of response packet 0.
 
+use super::view::header_view;
 use super::{Error, Result};
 use crate::status::Status;
-
-mod field {
-    use std::ops::Range;
-    pub(crate) const STATUS: usize = 0;
-    pub(crate) const RESERVED: Range<usize> = 1..4;
-    pub(crate) const QUEUE_NS: Range<usize> = 4..12;
-    pub(crate) const EXEC_NS: Range<usize> = 12..20;
-}
 
 /// Length of the response preamble.
 pub const PREAMBLE_LEN: usize = field::EXEC_NS.end;
 
-/// A view of a response preamble at the start of `buffer` (the message's
-/// payload may follow).
-#[derive(Debug, Clone)]
-pub struct PreamblePacket<T: AsRef<[u8]>> {
-    buffer: T,
-}
-
-impl<T: AsRef<[u8]>> PreamblePacket<T> {
-    /// Wraps `buffer` without checks; accessors panic if it is shorter than
-    /// [`PREAMBLE_LEN`]. Use [`new_checked`](Self::new_checked) for untrusted bytes.
-    pub const fn new_unchecked(buffer: T) -> Self {
-        PreamblePacket { buffer }
-    }
-
-    /// Wraps `buffer` after [`check_len`](Self::check_len); the status code
-    /// is checked by [`PreambleRepr::parse`].
-    pub fn new_checked(buffer: T) -> Result<Self> {
-        let p = Self::new_unchecked(buffer);
-        p.check_len()?;
-        Ok(p)
-    }
-
-    /// Errors with [`Error::Truncated`] unless the buffer holds a whole
-    /// preamble.
-    pub fn check_len(&self) -> Result<()> {
-        if self.buffer.as_ref().len() < PREAMBLE_LEN {
-            return Err(Error::Truncated);
-        }
-        Ok(())
-    }
-
-    /// The wrapped buffer.
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
-    fn u64_at(&self, r: std::ops::Range<usize>) -> u64 {
-        let b = &self.buffer.as_ref()[r];
-        u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
-    }
-
-    /// The status code, defined or not.
-    pub fn status_code(&self) -> u8 {
-        self.buffer.as_ref()[field::STATUS]
-    }
-
-    /// The three reserved bytes (0 when sent by Tern; not checked on receipt).
-    pub fn reserved(&self) -> [u8; 3] {
-        let b = &self.buffer.as_ref()[field::RESERVED];
-        [b[0], b[1], b[2]]
-    }
-
-    /// Server-side queueing time in nanoseconds.
-    pub fn queue_ns(&self) -> u64 {
-        self.u64_at(field::QUEUE_NS)
-    }
-
-    /// Server-side execution time in nanoseconds.
-    pub fn exec_ns(&self) -> u64 {
-        self.u64_at(field::EXEC_NS)
-    }
-}
-
-impl<T: AsRef<[u8]> + AsMut<[u8]>> PreamblePacket<T> {
-    /// Writes the status code.
-    pub fn set_status_code(&mut self, v: u8) {
-        self.buffer.as_mut()[field::STATUS] = v;
-    }
-
-    /// Writes the reserved bytes.
-    pub fn set_reserved(&mut self, v: [u8; 3]) {
-        self.buffer.as_mut()[field::RESERVED].copy_from_slice(&v);
-    }
-
-    /// Writes the queueing time.
-    pub fn set_queue_ns(&mut self, v: u64) {
-        self.buffer.as_mut()[field::QUEUE_NS].copy_from_slice(&v.to_be_bytes());
-    }
-
-    /// Writes the execution time.
-    pub fn set_exec_ns(&mut self, v: u64) {
-        self.buffer.as_mut()[field::EXEC_NS].copy_from_slice(&v.to_be_bytes());
-    }
+header_view! {
+    /// A view of a response preamble at the start of `buffer` (the
+    /// message's payload may follow); the status code is checked by
+    /// [`PreambleRepr::parse`].
+    pub struct PreamblePacket;
+    min_len: PREAMBLE_LEN;
+    other: [];
+    fields: [
+        /// The status code, defined or not.
+        STATUS = 0..1 => status_code, set_status_code: u8;
+        /// The three reserved bytes (0 when sent by Tern; not checked on receipt).
+        RESERVED = 1..4 => reserved, set_reserved: [u8; 3];
+        /// Server-side queueing time in nanoseconds.
+        QUEUE_NS = 4..12 => queue_ns, set_queue_ns: u64;
+        /// Server-side execution time in nanoseconds.
+        EXEC_NS = 12..20 => exec_ns, set_exec_ns: u64;
+    ]
 }
 
 /// The parsed response preamble.
@@ -161,6 +88,7 @@ impl PreambleRepr {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::golden::golden_parse_emit_tests;
 
     /// A `Trap` preamble: queued 12,345 ns, ran u64::MAX ns.
     static PACKET_BYTES: [u8; PREAMBLE_LEN] = [
@@ -200,19 +128,17 @@ mod tests {
         assert_eq!(bytes, PACKET_BYTES);
     }
 
-    #[test]
-    fn test_parse() {
-        assert_eq!(parse(&PACKET_BYTES), Ok(packet_repr()));
-    }
+    golden_parse_emit_tests!(
+        PreamblePacket,
+        PreambleRepr,
+        PACKET_BYTES,
+        packet_repr(),
+        PREAMBLE_LEN
+    );
 
     #[test]
-    fn test_emit() {
-        let repr = packet_repr();
-        let mut bytes = [0xa5u8; PREAMBLE_LEN];
-        repr.emit(&mut PreamblePacket::new_unchecked(&mut bytes[..]));
-        assert_eq!(bytes, PACKET_BYTES);
-        assert_eq!(repr.to_bytes(), PACKET_BYTES);
-        assert_eq!(repr.buffer_len(), PREAMBLE_LEN);
+    fn to_bytes_is_emit() {
+        assert_eq!(packet_repr().to_bytes()[..], PACKET_BYTES[..PREAMBLE_LEN]);
     }
 
     #[test]

@@ -20,23 +20,13 @@
 //! the sender of the reset, which the receiver knows as its session's remote
 //! number.
 
+use super::view::header_view;
 use super::{Error, Result};
 
 /// First byte of every Tern packet.
 pub const MAGIC: u8 = 0x54;
 /// Protocol version carried in the high nibble of byte 1.
 pub const VERSION: u8 = 1;
-
-mod field {
-    use std::ops::Range;
-    pub(crate) const MAGIC: usize = 0;
-    pub(crate) const VERSION_KIND: usize = 1;
-    pub(crate) const REQ_TYPE: Range<usize> = 2..4;
-    pub(crate) const SESSION: Range<usize> = 4..6;
-    pub(crate) const PKT_NUM: Range<usize> = 6..8;
-    pub(crate) const REQ_NUM: Range<usize> = 8..12;
-    pub(crate) const MSG_LEN: Range<usize> = 12..16;
-}
 
 /// Length of the Tern header in bytes.
 pub const HEADER_LEN: usize = field::MSG_LEN.end;
@@ -79,98 +69,48 @@ impl PacketKind {
     }
 }
 
-/// A view of a Tern packet (header, then payload) in `buffer`.
-///
-/// Reading or writing a field costs one bounds-checked load or store;
-/// nothing is copied.
-#[derive(Debug, Clone)]
-pub struct TernPacket<T: AsRef<[u8]>> {
-    buffer: T,
+header_view! {
+    /// A view of a Tern packet (header, then payload) in `buffer`. The
+    /// field values (magic, version, kind) are checked by
+    /// [`TernRepr::parse`].
+    ///
+    /// Reading or writing a field costs one bounds-checked load or store;
+    /// nothing is copied.
+    pub struct TernPacket;
+    min_len: HEADER_LEN;
+    other: [VERSION_KIND = 1..2];
+    fields: [
+        /// The magic byte ([`MAGIC`] in a Tern packet).
+        MAGIC = 0..1 => magic, set_magic: u8;
+        /// Request type.
+        REQ_TYPE = 2..4 => req_type, set_req_type: u16;
+        /// Session number (whose: see the module docs).
+        SESSION = 4..6 => session, set_session: u16;
+        /// Packet number within the message.
+        PKT_NUM = 6..8 => pkt_num, set_pkt_num: u16;
+        /// Request number.
+        REQ_NUM = 8..12 => req_num, set_req_num: u32;
+        /// Total message length in bytes (credit-return and
+        /// request-for-response: packets covered; rewritten in place when a
+        /// credit-return's count changes).
+        MSG_LEN = 12..16 => msg_len, set_msg_len: u32;
+    ]
 }
 
 impl<T: AsRef<[u8]>> TernPacket<T> {
-    /// Wraps `buffer` without checks; accessors panic if it is shorter than
-    /// [`HEADER_LEN`]. Use [`new_checked`](Self::new_checked) for untrusted bytes.
-    pub const fn new_unchecked(buffer: T) -> Self {
-        TernPacket { buffer }
-    }
-
-    /// Wraps `buffer` after [`check_len`](Self::check_len). The field
-    /// values (magic, version, kind) are checked by [`TernRepr::parse`].
-    pub fn new_checked(buffer: T) -> Result<Self> {
-        let p = Self::new_unchecked(buffer);
-        p.check_len()?;
-        Ok(p)
-    }
-
-    /// Errors with [`Error::Truncated`] unless the buffer holds a whole
-    /// header, so that no accessor can panic. One comparison.
-    pub fn check_len(&self) -> Result<()> {
-        if self.buffer.as_ref().len() < HEADER_LEN {
-            return Err(Error::Truncated);
-        }
-        Ok(())
-    }
-
-    /// The wrapped buffer.
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
-    fn u16_at(&self, r: std::ops::Range<usize>) -> u16 {
-        let b = &self.buffer.as_ref()[r];
-        u16::from_be_bytes([b[0], b[1]])
-    }
-
-    fn u32_at(&self, r: std::ops::Range<usize>) -> u32 {
-        let b = &self.buffer.as_ref()[r];
-        u32::from_be_bytes([b[0], b[1], b[2], b[3]])
-    }
-
-    /// The magic byte ([`MAGIC`] in a Tern packet).
-    pub fn magic(&self) -> u8 {
-        self.buffer.as_ref()[field::MAGIC]
-    }
-
     /// The protocol version (high nibble of byte 1).
     pub fn version(&self) -> u8 {
-        self.buffer.as_ref()[field::VERSION_KIND] >> 4
+        self.b()[field::VERSION_KIND.start] >> 4
     }
 
     /// The packet-kind code (low nibble of byte 1), defined or not.
     pub fn kind_code(&self) -> u8 {
-        self.buffer.as_ref()[field::VERSION_KIND] & 0x0f
+        self.b()[field::VERSION_KIND.start] & 0x0f
     }
 
     /// The packet kind; `None` when the code is not defined.
     pub fn kind(&self) -> Option<PacketKind> {
         PacketKind::from_code(self.kind_code())
-    }
-
-    /// Request type.
-    pub fn req_type(&self) -> u16 {
-        self.u16_at(field::REQ_TYPE)
-    }
-
-    /// Session number (whose: see the module docs).
-    pub fn session(&self) -> u16 {
-        self.u16_at(field::SESSION)
-    }
-
-    /// Packet number within the message.
-    pub fn pkt_num(&self) -> u16 {
-        self.u16_at(field::PKT_NUM)
-    }
-
-    /// Request number.
-    pub fn req_num(&self) -> u32 {
-        self.u32_at(field::REQ_NUM)
-    }
-
-    /// Total message length in bytes (credit-return and
-    /// request-for-response: packets covered).
-    pub fn msg_len(&self) -> u32 {
-        self.u32_at(field::MSG_LEN)
     }
 }
 
@@ -183,55 +123,16 @@ impl<'a, T: AsRef<[u8]> + ?Sized> TernPacket<&'a T> {
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> TernPacket<T> {
-    fn put_u16(&mut self, r: std::ops::Range<usize>, v: u16) {
-        self.buffer.as_mut()[r].copy_from_slice(&v.to_be_bytes());
-    }
-
-    fn put_u32(&mut self, r: std::ops::Range<usize>, v: u32) {
-        self.buffer.as_mut()[r].copy_from_slice(&v.to_be_bytes());
-    }
-
-    /// Writes the magic byte.
-    pub fn set_magic(&mut self, v: u8) {
-        self.buffer.as_mut()[field::MAGIC] = v;
-    }
-
     /// Writes the version nibble (the low 4 bits of `v`), keeping the kind.
     pub fn set_version(&mut self, v: u8) {
-        let b = &mut self.buffer.as_mut()[field::VERSION_KIND];
+        let b = &mut self.b_mut()[field::VERSION_KIND.start];
         *b = (v << 4) | (*b & 0x0f);
     }
 
     /// Writes the kind nibble, keeping the version.
     pub fn set_kind(&mut self, kind: PacketKind) {
-        let b = &mut self.buffer.as_mut()[field::VERSION_KIND];
+        let b = &mut self.b_mut()[field::VERSION_KIND.start];
         *b = (*b & 0xf0) | kind as u8;
-    }
-
-    /// Writes the request type.
-    pub fn set_req_type(&mut self, v: u16) {
-        self.put_u16(field::REQ_TYPE, v)
-    }
-
-    /// Writes the session number.
-    pub fn set_session(&mut self, v: u16) {
-        self.put_u16(field::SESSION, v)
-    }
-
-    /// Writes the packet number.
-    pub fn set_pkt_num(&mut self, v: u16) {
-        self.put_u16(field::PKT_NUM, v)
-    }
-
-    /// Writes the request number.
-    pub fn set_req_num(&mut self, v: u32) {
-        self.put_u32(field::REQ_NUM, v)
-    }
-
-    /// Writes the message length (credit-return and request-for-response:
-    /// packets covered).
-    pub fn set_msg_len(&mut self, v: u32) {
-        self.put_u32(field::MSG_LEN, v)
     }
 
     /// The bytes after the header, writable.
@@ -311,6 +212,7 @@ impl TernRepr {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::golden::golden_parse_emit_tests;
 
     /// A request header (request type 0xbeef, session 513, packet 7,
     /// request 0x01020304, message 8 MiB) followed by payload "xyz".
@@ -360,22 +262,17 @@ mod tests {
         assert_eq!(bytes, PACKET_BYTES);
     }
 
-    #[test]
-    fn test_parse() {
-        let p = TernPacket::new_checked(&PACKET_BYTES[..]).unwrap();
-        assert_eq!(TernRepr::parse(&p), Ok(packet_repr()));
-    }
+    golden_parse_emit_tests!(
+        TernPacket,
+        TernRepr,
+        PACKET_BYTES,
+        packet_repr(),
+        HEADER_LEN
+    );
 
     #[test]
-    fn test_emit() {
-        let repr = packet_repr();
-        let mut bytes = [0u8; 19];
-        let mut p = TernPacket::new_unchecked(&mut bytes[..]);
-        repr.emit(&mut p);
-        p.payload_mut().copy_from_slice(b"xyz");
-        assert_eq!(repr.buffer_len(), 16);
-        assert_eq!(bytes, PACKET_BYTES);
-        assert_eq!(repr.to_bytes()[..], PACKET_BYTES[..16]);
+    fn to_bytes_is_emit() {
+        assert_eq!(packet_repr().to_bytes()[..], PACKET_BYTES[..HEADER_LEN]);
     }
 
     #[test]

@@ -14,15 +14,8 @@ use std::net::Ipv4Addr;
 
 use super::checksum;
 use super::ipv4::protocol;
+use super::view::header_view;
 use super::{Error, Result};
-
-mod field {
-    use std::ops::Range;
-    pub(crate) const SRC_PORT: Range<usize> = 0..2;
-    pub(crate) const DST_PORT: Range<usize> = 2..4;
-    pub(crate) const LENGTH: Range<usize> = 4..6;
-    pub(crate) const CHECKSUM: Range<usize> = 6..8;
-}
 
 /// Length of the header.
 pub const HEADER_LEN: usize = field::CHECKSUM.end;
@@ -38,26 +31,24 @@ pub fn pseudo_header_sum(src: Ipv4Addr, dst: Ipv4Addr, udp_len: u16) -> u32 {
     checksum::accumulate(0, &pseudo)
 }
 
-/// A view of a UDP datagram in `buffer` (header, then payload).
-#[derive(Debug, Clone)]
-pub struct UdpPacket<T: AsRef<[u8]>> {
-    buffer: T,
+header_view! {
+    /// A view of a UDP datagram in `buffer` (header, then payload).
+    pub struct UdpPacket;
+    other: [];
+    fields: [
+        /// Source port.
+        SRC_PORT = 0..2 => src_port, set_src_port: u16;
+        /// Destination port.
+        DST_PORT = 2..4 => dst_port, set_dst_port: u16;
+        /// Length field (header + payload).
+        LENGTH = 4..6 => len, set_len: u16;
+        /// Checksum field (0 means the sender did not compute one; see
+        /// [`fill_checksum`](Self::fill_checksum)).
+        CHECKSUM = 6..8 => checksum_field, set_checksum_field: u16;
+    ]
 }
 
 impl<T: AsRef<[u8]>> UdpPacket<T> {
-    /// Wraps `buffer` without checking; accessors may panic on short
-    /// buffers. Use [`new_checked`](Self::new_checked) for untrusted bytes.
-    pub const fn new_unchecked(buffer: T) -> Self {
-        UdpPacket { buffer }
-    }
-
-    /// Wraps `buffer` after [`check_len`](Self::check_len).
-    pub fn new_checked(buffer: T) -> Result<Self> {
-        let p = Self::new_unchecked(buffer);
-        p.check_len()?;
-        Ok(p)
-    }
-
     /// Checks that the header is whole ([`Error::Truncated`]) and that its
     /// length field is at least 8 ([`Error::Malformed`]) and at most the
     /// buffer length ([`Error::Truncated`]).
@@ -76,43 +67,9 @@ impl<T: AsRef<[u8]>> UdpPacket<T> {
         Ok(())
     }
 
-    /// Gives the buffer back.
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
-    fn b(&self) -> &[u8] {
-        self.buffer.as_ref()
-    }
-
-    fn u16_at(&self, r: std::ops::Range<usize>) -> u16 {
-        let b = &self.b()[r];
-        u16::from_be_bytes([b[0], b[1]])
-    }
-
-    /// Source port.
-    pub fn src_port(&self) -> u16 {
-        self.u16_at(field::SRC_PORT)
-    }
-
-    /// Destination port.
-    pub fn dst_port(&self) -> u16 {
-        self.u16_at(field::DST_PORT)
-    }
-
-    /// Length field (header + payload).
-    pub fn len(&self) -> u16 {
-        self.u16_at(field::LENGTH)
-    }
-
     /// Whether the datagram has no payload.
     pub fn is_empty(&self) -> bool {
         self.len() as usize == HEADER_LEN
-    }
-
-    /// Checksum field (0 means the sender did not compute one).
-    pub fn checksum_field(&self) -> u16 {
-        self.u16_at(field::CHECKSUM)
     }
 
     /// Whether the checksum is right for this datagram sent from `src` to
@@ -139,30 +96,6 @@ impl<'a, T: AsRef<[u8]> + ?Sized> UdpPacket<&'a T> {
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> UdpPacket<T> {
-    fn put_u16(&mut self, r: std::ops::Range<usize>, v: u16) {
-        self.buffer.as_mut()[r].copy_from_slice(&v.to_be_bytes());
-    }
-
-    /// Sets the source port.
-    pub fn set_src_port(&mut self, v: u16) {
-        self.put_u16(field::SRC_PORT, v)
-    }
-
-    /// Sets the destination port.
-    pub fn set_dst_port(&mut self, v: u16) {
-        self.put_u16(field::DST_PORT, v)
-    }
-
-    /// Sets the length field (header + payload).
-    pub fn set_len(&mut self, v: u16) {
-        self.put_u16(field::LENGTH, v)
-    }
-
-    /// Sets the checksum field as given (see [`fill_checksum`](Self::fill_checksum)).
-    pub fn set_checksum_field(&mut self, v: u16) {
-        self.put_u16(field::CHECKSUM, v)
-    }
-
     /// Computes and writes the checksum over header and payload (as given by
     /// the length field). Costs one pass over the datagram.
     pub fn fill_checksum(&mut self, src: Ipv4Addr, dst: Ipv4Addr) {
