@@ -28,6 +28,17 @@ fn run(rt: &Runtime, f: FunctionId, input: &[u8]) -> String {
     String::from_utf8(out).unwrap()
 }
 
+/// Runs `f` on each decimal input and checks its output is `expected(n)`.
+fn matches_rust(rt: &Runtime, f: FunctionId, inputs: &[u64], expected: impl Fn(u64) -> String) {
+    for &n in inputs {
+        assert_eq!(
+            run(rt, f, n.to_string().as_bytes()),
+            expected(n),
+            "input {n}"
+        );
+    }
+}
+
 fn fib(n: u64) -> u64 {
     let (mut a, mut b) = (0u64, 1u64);
     for _ in 0..n {
@@ -41,13 +52,7 @@ fn fibonacci_matches_rust() {
     let rt = uncached_runtime();
     let f = register(&rt, "fibonacci");
     assert_eq!(rt.describe(f).unwrap().1, Abi::Wasi);
-    for n in [0u64, 1, 2, 10, 20, 25] {
-        assert_eq!(
-            run(&rt, f, n.to_string().as_bytes()),
-            format!("{}\n", fib(n)),
-            "fib({n})"
-        );
-    }
+    matches_rust(&rt, f, &[0, 1, 2, 10, 20, 25], |n| format!("{}\n", fib(n)));
 }
 
 #[test]
@@ -69,25 +74,24 @@ fn isprime_matches_rust() {
                 .take_while(|d| d * d <= n)
                 .all(|d| !n.is_multiple_of(d))
     };
-    for n in [
-        0u64,
-        1,
-        2,
-        3,
-        4,
-        97,
-        561,
-        7919,
-        1_000_003,
-        1_000_000_007,
-        999_999_999_989,
-    ] {
-        assert_eq!(
-            run(&rt, f, n.to_string().as_bytes()),
-            format!("{{\"IsPrime\": {}}}\n", is_prime(n)),
-            "n={n}"
-        );
-    }
+    matches_rust(
+        &rt,
+        f,
+        &[
+            0,
+            1,
+            2,
+            3,
+            4,
+            97,
+            561,
+            7919,
+            1_000_003,
+            1_000_000_007,
+            999_999_999_989,
+        ],
+        |n| format!("{{\"IsPrime\": {}}}\n", is_prime(n)),
+    );
 }
 
 #[test]

@@ -29,6 +29,20 @@ fn runtime_with_hash_and_fib() -> (Arc<Runtime>, FunctionId, FunctionId) {
     (rt, hash, fib)
 }
 
+/// `workers` preemptible EDF workers over `rt`.
+fn edf_pool(rt: &Arc<Runtime>, workers: usize) -> WorkerPool {
+    WorkerPool::start(
+        rt.clone(),
+        WorkerPoolConfig {
+            workers,
+            local_queue: LocalQueue::Edf,
+            preemptible: true,
+            ..WorkerPoolConfig::default()
+        },
+    )
+    .unwrap()
+}
+
 fn job(id: u64, function: FunctionId, body: &str, deadline_in: Duration) -> Job {
     let now = clock::now_ns();
     Job {
@@ -63,16 +77,7 @@ fn short_earlier_deadline_request_preempts_a_long_one() {
     let (o, want_long) = rt.invoke_blocking(hash, long_body.as_bytes());
     assert_eq!(o, Outcome::Ok);
 
-    let pool = WorkerPool::start(
-        rt.clone(),
-        WorkerPoolConfig {
-            workers: 1,
-            local_queue: LocalQueue::Edf,
-            preemptible: true,
-            ..WorkerPoolConfig::default()
-        },
-    )
-    .unwrap();
+    let pool = edf_pool(&rt, 1);
     let long = job(1, hash, long_body, Duration::from_secs(1000));
     let long_deadline = long.deadline_ns;
     pool.submit(0, long).unwrap();
@@ -146,16 +151,7 @@ fn edf_worker_without_preemption_lets_the_running_request_finish() {
 #[test]
 fn edf_worker_runs_queued_jobs_by_deadline() {
     let (rt, hash, fib) = runtime_with_hash_and_fib();
-    let pool = WorkerPool::start(
-        rt.clone(),
-        WorkerPoolConfig {
-            workers: 1,
-            local_queue: LocalQueue::Edf,
-            preemptible: true,
-            ..WorkerPoolConfig::default()
-        },
-    )
-    .unwrap();
+    let pool = edf_pool(&rt, 1);
     // Keep the worker busy with a job whose deadline is the earliest (so it
     // is not preempted), then queue three with deadlines in reverse order of
     // arrival: once it finishes they run by deadline, not arrival.
@@ -175,22 +171,8 @@ fn edf_worker_runs_queued_jobs_by_deadline() {
 
 #[test]
 fn shutdown_with_suspended_and_queued_requests_returns() {
-    let rt = Arc::new(uncached_runtime());
-    let limits = FunctionLimits {
-        max_exec: Duration::from_secs(100),
-        ..FunctionLimits::default()
-    };
-    let hash = rt.register("hash", &wasm_path("hash"), limits).unwrap();
-    let pool = WorkerPool::start(
-        rt.clone(),
-        WorkerPoolConfig {
-            workers: 1,
-            local_queue: LocalQueue::Edf,
-            preemptible: true,
-            ..WorkerPoolConfig::default()
-        },
-    )
-    .unwrap();
+    let (rt, hash, _) = runtime_with_hash_and_fib();
+    let pool = edf_pool(&rt, 1);
     // A runs, B (earlier deadline) preempts it, C waits behind both.
     let a = job(1, hash, "3000000", Duration::from_secs(1000));
     let a_deadline = a.deadline_ns;
@@ -214,16 +196,7 @@ fn shutdown_with_suspended_and_queued_requests_returns() {
 fn many_jobs_with_mixed_deadlines_all_complete_correctly() {
     let (rt, hash, fib) = runtime_with_hash_and_fib();
     let (_, hash_2000) = rt.invoke_blocking(hash, b"2000");
-    let pool = WorkerPool::start(
-        rt.clone(),
-        WorkerPoolConfig {
-            workers: 2,
-            local_queue: LocalQueue::Edf,
-            preemptible: true,
-            ..WorkerPoolConfig::default()
-        },
-    )
-    .unwrap();
+    let pool = edf_pool(&rt, 2);
     let fibs = [
         0u64, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 987, 1597, 2584, 4181,
     ];

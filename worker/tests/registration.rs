@@ -183,68 +183,50 @@ fn bad_modules_are_clear_errors_naming_the_file() {
         "{e}"
     );
 
-    let garbage = write(dir.path(), "garbage.wasm", b"\0asm\x01\0\0\0garbage");
-    let e = rt.register("b", &garbage, lim).unwrap_err();
-    assert!(
-        matches!(e, RegisterError::Compile { .. }) && e.to_string().contains("garbage.wasm"),
-        "{e}"
-    );
-
-    let import = write(
-        dir.path(),
-        "import.wat",
-        br#"(module (import "env" "launch_missiles" (func)) (func (export "_start")))"#,
-    );
-    let e = rt.register("c", &import, lim).unwrap_err();
-    assert!(
-        e.to_string().contains("env::launch_missiles") && e.to_string().contains("import.wat"),
-        "{e}"
-    );
-
-    let wasi_unsupported = write(
-        dir.path(),
-        "sock.wat",
-        br#"(module (import "wasi_snapshot_preview1" "sock_accept" (func (param i32 i32 i32) (result i32))) (func (export "_start")))"#,
-    );
-    let e = rt.register("d", &wasi_unsupported, lim).unwrap_err();
-    assert!(
-        matches!(e, RegisterError::UnsupportedImport { ref name, .. } if name == "sock_accept"),
-        "{e}"
-    );
-
-    let no_entry = write(
-        dir.path(),
-        "noentry.wat",
-        br#"(module (func (export "main")))"#,
-    );
-    let e = rt.register("e", &no_entry, lim).unwrap_err();
-    assert!(
-        matches!(e, RegisterError::BadAbi { .. }) && e.to_string().contains("noentry.wat"),
-        "{e}"
-    );
-
-    let bad_raw = write(
-        dir.path(),
-        "badraw.wat",
-        br#"(module (memory (export "memory") 1) (func (export "tern_handle") (param i32) (result i32) i32.const 0))"#,
-    );
-    let e = rt.register("f", &bad_raw, lim).unwrap_err();
-    assert!(e.to_string().contains("tern_handle must have type"), "{e}");
-
-    let big_memory = write(
-        dir.path(),
-        "big.wat",
-        br#"(module (memory (export "memory") 2000) (func (export "_start")))"#,
-    );
+    // Each bad module, the limits it is registered under, and what its
+    // error must be; every message also names the file.
     let small = FunctionLimits {
         max_memory_bytes: 1 << 20,
         ..lim
     };
-    let e = rt.register("g", &big_memory, small).unwrap_err();
-    assert!(
-        matches!(e, RegisterError::BadLimits { .. }) && e.to_string().contains("big.wat"),
-        "{e}"
-    );
+    type Check = fn(&RegisterError) -> bool;
+    let cases: [(&str, &[u8], FunctionLimits, Check); 6] = [
+        ("garbage.wasm", b"\0asm\x01\0\0\0garbage", lim, |e| {
+            matches!(e, RegisterError::Compile { .. })
+        }),
+        (
+            "import.wat",
+            br#"(module (import "env" "launch_missiles" (func)) (func (export "_start")))"#,
+            lim,
+            |e| e.to_string().contains("env::launch_missiles"),
+        ),
+        (
+            "sock.wat",
+            br#"(module (import "wasi_snapshot_preview1" "sock_accept" (func (param i32 i32 i32) (result i32))) (func (export "_start")))"#,
+            lim,
+            |e| matches!(e, RegisterError::UnsupportedImport { name, .. } if name == "sock_accept"),
+        ),
+        ("noentry.wat", br#"(module (func (export "main")))"#, lim, |e| {
+            matches!(e, RegisterError::BadAbi { .. })
+        }),
+        (
+            "badraw.wat",
+            br#"(module (memory (export "memory") 1) (func (export "tern_handle") (param i32) (result i32) i32.const 0))"#,
+            lim,
+            |e| e.to_string().contains("tern_handle must have type"),
+        ),
+        (
+            "big.wat",
+            br#"(module (memory (export "memory") 2000) (func (export "_start")))"#,
+            small,
+            |e| matches!(e, RegisterError::BadLimits { .. }),
+        ),
+    ];
+    for (file, contents, limits, check) in cases {
+        let path = write(dir.path(), file, contents);
+        let e = rt.register(file, &path, limits).unwrap_err();
+        assert!(check(&e) && e.to_string().contains(file), "{file}: {e}");
+    }
 
     let too_big = FunctionLimits {
         max_memory_bytes: 1 << 40,
