@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::dpdk::{
-    Role, Testbed, af_xdp_side_a, child_role, child_var, kernel_role, memif_pair,
-    parent_or_run_child, run_pair, veth_pair, wait_for_link, with_peer,
+    Layout, Role, child_role, child_var, layout_tests, memif_pair, parent_or_run_child, run_pair,
+    wait_for_link,
 };
 use common::{ECHO, pattern};
 use tern_rpc::transport::Transport;
@@ -191,72 +191,12 @@ fn scenario(test: &str, server: Role<'_>, client: Role<'_>) {
     assert!(server_out.contains("served"), "{server_out}");
 }
 
-#[test]
-fn memif_rpc_echo() {
-    let Some(_one) = parent_or_run_child(run_child) else {
-        return;
-    };
-    let (server, client) = memif_pair("rpc");
-    scenario(
-        "memif_rpc_echo",
-        Role::new("dpdk-server", None, server),
-        Role::new("dpdk-client", None, client),
-    );
-}
-
-fn veth_rpc_echo(test: &str, pmd: &str) {
-    let tb = Testbed::up(&format!("r{}", &pmd[3..6]));
-    let (server, client) = veth_pair(pmd);
-    scenario(
-        test,
-        Role::new("dpdk-server", Some(&tb.ns_a), server),
-        Role::new("dpdk-client", Some(&tb.ns_b), client),
-    );
-}
-
-#[test]
-fn af_xdp_rpc_echo() {
-    let Some(_one) = parent_or_run_child(run_child) else {
-        return;
-    };
-    veth_rpc_echo("af_xdp_rpc_echo", "af_xdp");
-}
-
-#[test]
-fn af_packet_rpc_echo() {
-    let Some(_one) = parent_or_run_child(run_child) else {
-        return;
-    };
-    veth_rpc_echo("af_packet_rpc_echo", "af_packet");
-}
-
-#[test]
-fn kernel_client_calls_dpdk_server() {
-    let Some(_one) = parent_or_run_child(run_child) else {
-        return;
-    };
-    let tb = Testbed::up("rkc");
-    let client = with_peer(kernel_role(Testbed::KERNEL_IP_B), Testbed::DPDK_IP_A);
-    scenario(
-        "kernel_client_calls_dpdk_server",
-        Role::new("dpdk-server", Some(&tb.ns_a), af_xdp_side_a()),
-        Role::new("kernel-client", Some(&tb.ns_b), client),
-    );
-}
-
-#[test]
-fn dpdk_client_calls_kernel_server() {
-    let Some(_one) = parent_or_run_child(run_child) else {
-        return;
-    };
-    let tb = Testbed::up("rks");
-    let server = kernel_role(Testbed::KERNEL_IP_B);
-    let client = with_peer(af_xdp_side_a(), Testbed::KERNEL_IP_B);
-    scenario(
-        "dpdk_client_calls_kernel_server",
-        Role::new("kernel-server", Some(&tb.ns_b), server),
-        Role::new("dpdk-client", Some(&tb.ns_a), client),
-    );
+layout_tests! { run_child, scenario;
+    memif_rpc_echo: Layout::Memif, "rpc";
+    af_xdp_rpc_echo: Layout::Veth("af_xdp"), "rxdp";
+    af_packet_rpc_echo: Layout::Veth("af_packet"), "rpac";
+    kernel_client_calls_dpdk_server: Layout::KernelClient, "rkc";
+    dpdk_client_calls_kernel_server: Layout::KernelServer, "rks";
 }
 
 #[test]

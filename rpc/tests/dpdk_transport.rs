@@ -12,8 +12,9 @@ use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::time::{Duration, Instant};
 
 use common::dpdk::{
-    Child, Role, Testbed, af_xdp_side_a, child_role, child_var, eal_args, kernel_role, memif_pair,
-    parent_or_run_child, require_root, run_pair, serial, veth_pair, wait_for_link, with_peer,
+    Child, Layout, Role, Testbed, af_xdp_side_a, child_role, child_var, eal_args, kernel_role,
+    layout_tests, on_layout, parent_or_run_child, require_root, run_pair, serial, wait_for_link,
+    with_peer,
 };
 use common::pattern;
 use tern_rpc::transport::dpdk::{DpdkConfig, DpdkTransport};
@@ -264,47 +265,19 @@ fn echo_scenario(test: &str, server: Role<'_>, ready: Option<&str>, client: Role
     server_out
 }
 
-#[test]
-fn memif_datagram_echo() {
-    let Some(_one) = parent_or_run_child(run_child) else {
-        return;
-    };
-    let (server, client) = memif_pair("dgram");
-    // The memif server must listen before the client connects.
-    echo_scenario(
-        "memif_datagram_echo",
-        Role::new("dpdk-server", None, server),
-        Some("port open"),
-        Role::new("dpdk-client", None, client),
-    );
+/// [`echo_scenario`] where the server must be listening before the client
+/// starts: a memif server (no namespace) creates the socket the client
+/// connects to.
+fn layout_echo(test: &str, server: Role<'_>, client: Role<'_>) {
+    let ready = server.netns.is_none().then_some("port open");
+    echo_scenario(test, server, ready, client);
 }
 
-/// DPDK on both ends of the veth testbed with PMD `pmd` ("af_xdp", "af_packet").
-fn veth_datagram_echo(test: &str, pmd: &str) {
-    let tb = Testbed::up(&pmd[3..6]);
-    let (server, client) = veth_pair(pmd);
-    echo_scenario(
-        test,
-        Role::new("dpdk-server", Some(&tb.ns_a), server),
-        None,
-        Role::new("dpdk-client", Some(&tb.ns_b), client),
-    );
-}
-
-#[test]
-fn af_xdp_datagram_echo() {
-    let Some(_one) = parent_or_run_child(run_child) else {
-        return;
-    };
-    veth_datagram_echo("af_xdp_datagram_echo", "af_xdp");
-}
-
-#[test]
-fn af_packet_datagram_echo() {
-    let Some(_one) = parent_or_run_child(run_child) else {
-        return;
-    };
-    veth_datagram_echo("af_packet_datagram_echo", "af_packet");
+layout_tests! { run_child, layout_echo;
+    memif_datagram_echo: Layout::Memif, "dgram";
+    af_xdp_datagram_echo: Layout::Veth("af_xdp"), "xdp";
+    af_packet_datagram_echo: Layout::Veth("af_packet"), "pac";
+    dpdk_af_xdp_client_to_kernel_udp_server: Layout::KernelServer, "ks";
 }
 
 #[test]
@@ -312,31 +285,15 @@ fn kernel_udp_client_to_dpdk_af_xdp_server() {
     let Some(_one) = parent_or_run_child(run_child) else {
         return;
     };
-    let tb = Testbed::up("kc");
-    let client = with_peer(kernel_role(Testbed::KERNEL_IP_B), Testbed::DPDK_IP_A);
-    let out = echo_scenario(
-        "kernel_udp_client_to_dpdk_af_xdp_server",
-        Role::new("dpdk-server", Some(&tb.ns_a), af_xdp_side_a()),
-        None,
-        Role::new("kernel-client", Some(&tb.ns_b), client),
-    );
+    let out = on_layout(Layout::KernelClient, "kc", |server, client| {
+        echo_scenario(
+            "kernel_udp_client_to_dpdk_af_xdp_server",
+            server,
+            None,
+            client,
+        )
+    });
     assert!(out.contains("echo server:"), "{out}");
-}
-
-#[test]
-fn dpdk_af_xdp_client_to_kernel_udp_server() {
-    let Some(_one) = parent_or_run_child(run_child) else {
-        return;
-    };
-    let tb = Testbed::up("ks");
-    let server = kernel_role(Testbed::KERNEL_IP_B);
-    let client = with_peer(af_xdp_side_a(), Testbed::KERNEL_IP_B);
-    echo_scenario(
-        "dpdk_af_xdp_client_to_kernel_udp_server",
-        Role::new("kernel-server", Some(&tb.ns_b), server),
-        None,
-        Role::new("dpdk-client", Some(&tb.ns_a), client),
-    );
 }
 
 #[test]

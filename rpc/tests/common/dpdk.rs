@@ -184,25 +184,20 @@ impl Child {
         for (k, v) in vars {
             cmd.env(format!("TERN_DPDK_{k}"), v);
         }
-        let log = std::env::temp_dir().join(format!(
-            "tern-dpdk-{}-{test}-{role}.log",
-            std::process::id()
-        ));
-        let file = fs::File::create(&log).expect("create child log");
-        cmd.stdout(Stdio::from(file.try_clone().expect("dup log")))
-            .stderr(Stdio::from(file));
-        let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {role}: {e}"));
-        Child {
-            name: role.to_owned(),
-            child,
-            log,
-        }
+        Child::start(role, &format!("{test}-{role}"), cmd)
     }
 
     /// Runs `cmd` (any program) as a child named `name`, output to a log
     /// file like [`spawn`](Self::spawn).
-    pub fn command(name: &str, mut cmd: Command) -> Child {
-        let log = std::env::temp_dir().join(format!("tern-dpdk-{}-{name}.log", std::process::id()));
+    pub fn command(name: &str, cmd: Command) -> Child {
+        Child::start(name, name, cmd)
+    }
+
+    /// Starts `cmd` as child `name`, stdout and stderr to the log file
+    /// `tern-dpdk-<pid>-<log_name>.log` in the temporary directory.
+    fn start(name: &str, log_name: &str, mut cmd: Command) -> Child {
+        let log =
+            std::env::temp_dir().join(format!("tern-dpdk-{}-{log_name}.log", std::process::id()));
         let file = fs::File::create(&log).expect("create child log");
         cmd.stdout(Stdio::from(file.try_clone().expect("dup log")))
             .stderr(Stdio::from(file));
@@ -334,6 +329,87 @@ pub fn veth_pair(pmd: &str) -> (Vars, Vars) {
 pub fn af_xdp_side_a() -> Vars {
     dpdk_role(0, "net_af_xdp0,iface=veth-a", Testbed::DPDK_IP_A)
 }
+
+/// The two-host layouts both DPDK echo suites (`dpdk_echo.rs`,
+/// `dpdk_transport.rs`) run, server first.
+#[allow(dead_code)] // each suite uses the layouts it has tests for
+pub enum Layout {
+    /// `net_memif` on both sides, on one machine.
+    Memif,
+    /// DPDK with PMD `pmd` ("af_xdp", "af_packet") on both ends of the
+    /// veth testbed.
+    Veth(&'static str),
+    /// A kernel-UDP client in namespace B calling a DPDK `net_af_xdp`
+    /// server on side A.
+    KernelClient,
+    /// A DPDK `net_af_xdp` client on side A calling a kernel-UDP server in
+    /// namespace B.
+    KernelServer,
+}
+
+/// Sets up `layout` (its memif socket or testbed named after `tag`) and
+/// runs `run(server, client)` with its two roles, named `dpdk-server`,
+/// `dpdk-client`, `kernel-server` or `kernel-client`. The testbed is torn
+/// down when `run` returns.
+pub fn on_layout<R>(layout: Layout, tag: &str, run: impl FnOnce(Role<'_>, Role<'_>) -> R) -> R {
+    if let Layout::Memif = layout {
+        let (server, client) = memif_pair(tag);
+        return run(
+            Role::new("dpdk-server", None, server),
+            Role::new("dpdk-client", None, client),
+        );
+    }
+    let tb = Testbed::up(tag);
+    let (a, b) = (Some(tb.ns_a.as_str()), Some(tb.ns_b.as_str()));
+    match layout {
+        Layout::Memif => unreachable!("handled above"),
+        Layout::Veth(pmd) => {
+            let (server, client) = veth_pair(pmd);
+            run(
+                Role::new("dpdk-server", a, server),
+                Role::new("dpdk-client", b, client),
+            )
+        }
+        Layout::KernelClient => run(
+            Role::new("dpdk-server", a, af_xdp_side_a()),
+            Role::new(
+                "kernel-client",
+                b,
+                with_peer(kernel_role(Testbed::KERNEL_IP_B), Testbed::DPDK_IP_A),
+            ),
+        ),
+        Layout::KernelServer => run(
+            Role::new("kernel-server", b, kernel_role(Testbed::KERNEL_IP_B)),
+            Role::new(
+                "dpdk-client",
+                a,
+                with_peer(af_xdp_side_a(), Testbed::KERNEL_IP_B),
+            ),
+        ),
+    }
+}
+
+/// Declares one `#[test]` per `name: layout, "tag";` that runs
+/// `scenario("name", server, client)` on that [`Layout`], in the child
+/// process scheme of [`parent_or_run_child`] with `run_child`.
+#[allow(unused_macros)] // only the two echo suites declare layout tests
+macro_rules! layout_tests {
+    ($run_child:ident, $scenario:ident; $($name:ident: $layout:expr, $tag:literal;)*) => {
+        $(
+            #[test]
+            fn $name() {
+                let Some(_one) = $crate::common::dpdk::parent_or_run_child($run_child) else {
+                    return;
+                };
+                $crate::common::dpdk::on_layout($layout, $tag, |server, client| {
+                    $scenario(stringify!($name), server, client);
+                });
+            }
+        )*
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use layout_tests;
 
 /// One role of a scenario: its name, the network namespace it runs in (or
 /// none) and its settings.
