@@ -12,7 +12,7 @@
 use std::fmt;
 
 use super::Result;
-use super::view::header_view;
+use super::view::{FieldValue, array, header_view};
 
 /// A 48-bit Ethernet (MAC) address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -28,6 +28,16 @@ impl MacAddr {
     /// first octet set.
     pub fn is_multicast(&self) -> bool {
         self.0[0] & 1 == 1
+    }
+}
+
+/// Read and written by the views' generated accessors (`view.rs`).
+impl FieldValue for MacAddr {
+    fn read(bytes: &[u8]) -> Self {
+        MacAddr(array(bytes))
+    }
+    fn write(&self, bytes: &mut [u8]) {
+        bytes.copy_from_slice(&self.0)
     }
 }
 

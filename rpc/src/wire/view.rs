@@ -7,8 +7,6 @@
 
 use std::net::Ipv4Addr;
 
-use super::ethernet::MacAddr;
-
 /// A value a header stores in a fixed run of bytes, big-endian.
 ///
 /// `read` and `write` take exactly the field's bytes (the range from the
@@ -23,7 +21,7 @@ pub(crate) trait FieldValue: Sized {
 }
 
 /// A fixed-width array from a field's bytes (panics on another width).
-fn array<const N: usize>(bytes: &[u8]) -> [u8; N] {
+pub(crate) fn array<const N: usize>(bytes: &[u8]) -> [u8; N] {
     bytes.try_into().expect("field width")
 }
 
@@ -56,15 +54,6 @@ impl FieldValue for Ipv4Addr {
     }
     fn write(&self, bytes: &mut [u8]) {
         bytes.copy_from_slice(&self.octets())
-    }
-}
-
-impl FieldValue for MacAddr {
-    fn read(bytes: &[u8]) -> Self {
-        MacAddr(array(bytes))
-    }
-    fn write(&self, bytes: &mut [u8]) {
-        bytes.copy_from_slice(&self.0)
     }
 }
 
