@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use tern_sched::Outcome;
+use tern_sched::{FunctionId, Outcome};
 mod common;
 
 use common::wasm_path;
@@ -17,6 +17,29 @@ fn runtime_with_cache(dir: &std::path::Path) -> Runtime {
     .unwrap()
 }
 
+/// Registers module `module` (from functions/build) as `route` with the
+/// default limits.
+fn register(rt: &Runtime, route: &str, module: &str) -> FunctionId {
+    rt.register(route, &wasm_path(module), FunctionLimits::default())
+        .unwrap()
+}
+
+fn stats(hits: u64, compiled: u64, reused: u64) -> CacheStats {
+    CacheStats {
+        hits,
+        compiled,
+        reused,
+    }
+}
+
+/// `f` (fibonacci) answers 144 to 12.
+fn assert_fib_12(rt: &Runtime, f: FunctionId) {
+    assert_eq!(
+        rt.invoke_blocking(f, b"12"),
+        (Outcome::Ok, b"144\n".to_vec())
+    );
+}
+
 #[test]
 fn a_restart_reuses_the_compiled_cache() {
     let dir = tempfile::tempdir().unwrap();
@@ -24,28 +47,13 @@ fn a_restart_reuses_the_compiled_cache() {
     {
         let rt = runtime_with_cache(dir.path());
         for name in names {
-            let f = rt
-                .register(name, &wasm_path(name), FunctionLimits::default())
-                .unwrap();
+            let f = register(&rt, name, name);
             assert_eq!(rt.loaded_from_cache(f), Some(false));
         }
-        assert_eq!(
-            rt.cache_stats(),
-            CacheStats {
-                hits: 0,
-                compiled: 2,
-                reused: 0,
-            }
-        );
+        assert_eq!(rt.cache_stats(), stats(0, 2, 0));
         // A second route on bytes this process compiled shares the module
         // and did not come from the disk either.
-        let twin = rt
-            .register(
-                "fib-twin",
-                &wasm_path("fibonacci"),
-                FunctionLimits::default(),
-            )
-            .unwrap();
+        let twin = register(&rt, "fib-twin", "fibonacci");
         assert_eq!(rt.loaded_from_cache(twin), Some(false));
         assert_eq!(rt.cache_stats().reused, 1);
     }
@@ -58,29 +66,11 @@ fn a_restart_reuses_the_compiled_cache() {
 
     // "Restart": a new runtime on the same directory compiles nothing.
     let rt = runtime_with_cache(dir.path());
-    let fib = rt
-        .register(
-            "fibonacci",
-            &wasm_path("fibonacci"),
-            FunctionLimits::default(),
-        )
-        .unwrap();
-    let noop = rt
-        .register("noop", &wasm_path("noop"), FunctionLimits::default())
-        .unwrap();
-    assert_eq!(
-        rt.cache_stats(),
-        CacheStats {
-            hits: 2,
-            compiled: 0,
-            reused: 0,
-        }
-    );
+    let fib = register(&rt, "fibonacci", "fibonacci");
+    let noop = register(&rt, "noop", "noop");
+    assert_eq!(rt.cache_stats(), stats(2, 0, 0));
     assert_eq!(rt.loaded_from_cache(fib), Some(true));
-    assert_eq!(
-        rt.invoke_blocking(fib, b"12"),
-        (Outcome::Ok, b"144\n".to_vec())
-    );
+    assert_fib_12(&rt, fib);
     assert_eq!(rt.invoke_blocking(noop, b""), (Outcome::Ok, Vec::new()));
     drop(rt);
 
@@ -92,72 +82,31 @@ fn a_restart_reuses_the_compiled_cache() {
         std::fs::write(a.path(), bytes).unwrap();
     }
     let rt = runtime_with_cache(dir.path());
-    let fib = rt
-        .register(
-            "fibonacci",
-            &wasm_path("fibonacci"),
-            FunctionLimits::default(),
-        )
-        .unwrap();
-    assert_eq!(
-        rt.cache_stats(),
-        CacheStats {
-            hits: 0,
-            compiled: 1,
-            reused: 0,
-        }
-    );
+    let fib = register(&rt, "fibonacci", "fibonacci");
+    assert_eq!(rt.cache_stats(), stats(0, 1, 0));
     assert_eq!(
         rt.loaded_from_cache(fib),
         Some(false),
         "rebuilt, not loaded"
     );
-    assert_eq!(
-        rt.invoke_blocking(fib, b"12"),
-        (Outcome::Ok, b"144\n".to_vec())
-    );
+    assert_fib_12(&rt, fib);
     drop(rt);
     let rt = runtime_with_cache(dir.path());
-    rt.register(
-        "fibonacci",
-        &wasm_path("fibonacci"),
-        FunctionLimits::default(),
-    )
-    .unwrap();
+    register(&rt, "fibonacci", "fibonacci");
     assert_eq!(
         rt.cache_stats(),
-        CacheStats {
-            hits: 1,
-            compiled: 0,
-            reused: 0,
-        },
+        stats(1, 0, 0),
         "the rebuilt entry is used"
     );
     // A second route on the same file shares the loaded module.
-    let again = rt
-        .register(
-            "fib-again",
-            &wasm_path("fibonacci"),
-            FunctionLimits::default(),
-        )
-        .unwrap();
-    assert_eq!(
-        rt.cache_stats(),
-        CacheStats {
-            hits: 1,
-            compiled: 0,
-            reused: 1
-        }
-    );
+    let again = register(&rt, "fib-again", "fibonacci");
+    assert_eq!(rt.cache_stats(), stats(1, 0, 1));
     assert_eq!(
         rt.loaded_from_cache(again),
         Some(true),
         "shares the module read from disk"
     );
-    assert_eq!(
-        rt.invoke_blocking(again, b"12"),
-        (Outcome::Ok, b"144\n".to_vec())
-    );
+    assert_fib_12(&rt, again);
 }
 
 fn write(dir: &std::path::Path, name: &str, contents: &[u8]) -> std::path::PathBuf {
