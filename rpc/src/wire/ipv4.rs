@@ -72,7 +72,7 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
     /// [`payload`](Self::payload) stops at the total length). Short is
     /// [`Error::Truncated`], the rest [`Error::Malformed`].
     pub fn check_len(&self) -> Result<()> {
-        let len = self.buffer.as_ref().len();
+        let len = self.b().len();
         if len < HEADER_LEN {
             return Err(Error::Truncated);
         }
@@ -195,14 +195,14 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4Packet<T> {
     pub fn fill_checksum(&mut self) {
         self.set_checksum_field(0);
         let len = self.header_len();
-        let sum = checksum::compute(&self.buffer.as_ref()[..len]);
+        let sum = checksum::compute(&self.b()[..len]);
         self.set_checksum_field(sum);
     }
 
     /// The payload, writable (from the end of the header to the total length).
     pub fn payload_mut(&mut self) -> &mut [u8] {
         let (start, end) = (self.header_len(), self.total_len() as usize);
-        &mut self.buffer.as_mut()[start..end]
+        &mut self.b_mut()[start..end]
     }
 }
 

@@ -137,7 +137,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> TernPacket<T> {
 
     /// The bytes after the header, writable.
     pub fn payload_mut(&mut self) -> &mut [u8] {
-        &mut self.buffer.as_mut()[HEADER_LEN..]
+        &mut self.b_mut()[HEADER_LEN..]
     }
 }
 

@@ -112,7 +112,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> UdpPacket<T> {
     /// The payload, writable.
     pub fn payload_mut(&mut self) -> &mut [u8] {
         let end = self.len() as usize;
-        &mut self.buffer.as_mut()[HEADER_LEN..end]
+        &mut self.b_mut()[HEADER_LEN..end]
     }
 }
 

@@ -148,7 +148,6 @@ macro_rules! header_view {
         }
 
         impl<T: AsRef<[u8]> + AsMut<[u8]>> $name<T> {
-            #[allow(dead_code)] // not every header has a hand-written setter
             fn b_mut(&mut self) -> &mut [u8] {
                 self.buffer.as_mut()
             }

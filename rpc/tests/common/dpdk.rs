@@ -352,17 +352,18 @@ pub enum Layout {
 /// `dpdk-client`, `kernel-server` or `kernel-client`. The testbed is torn
 /// down when `run` returns.
 pub fn on_layout<R>(layout: Layout, tag: &str, run: impl FnOnce(Role<'_>, Role<'_>) -> R) -> R {
-    if let Layout::Memif = layout {
-        let (server, client) = memif_pair(tag);
-        return run(
-            Role::new("dpdk-server", None, server),
-            Role::new("dpdk-client", None, client),
-        );
-    }
-    let tb = Testbed::up(tag);
-    let (a, b) = (Some(tb.ns_a.as_str()), Some(tb.ns_b.as_str()));
+    // Every layout but memif runs on the veth testbed.
+    let tb = (!matches!(layout, Layout::Memif)).then(|| Testbed::up(tag));
+    let a = tb.as_ref().map(|tb| tb.ns_a.as_str());
+    let b = tb.as_ref().map(|tb| tb.ns_b.as_str());
     match layout {
-        Layout::Memif => unreachable!("handled above"),
+        Layout::Memif => {
+            let (server, client) = memif_pair(tag);
+            run(
+                Role::new("dpdk-server", None, server),
+                Role::new("dpdk-client", None, client),
+            )
+        }
         Layout::Veth(pmd) => {
             let (server, client) = veth_pair(pmd);
             run(
