@@ -16,8 +16,12 @@ use tern_sched::policy::policy_names;
 /// Port served on when neither `--listen` nor the spec gives one.
 pub const DEFAULT_PORT: u16 = 31850;
 
-/// Command-line flags of `dispatcher`.
-#[derive(Parser, Debug, Clone, Default)]
+/// Command-line flags of `dispatcher`, and the keys of its `--config` file:
+/// the file is read into the same struct (keys named as the flags without
+/// the dashes in front, `quantum-us = 200`; `None` for keys it does not set),
+/// so a new flag is a new key without a second list to keep in step.
+#[derive(Parser, Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
 #[command(
     name = "dispatcher",
     version,
@@ -86,6 +90,7 @@ pub struct Args {
     /// for dedicated cores) or adaptive (spin, then yield, then park; right
     /// when threads outnumber cores). [default: adaptive]
     #[arg(long, value_name = "MODE")]
+    #[serde(deserialize_with = "idle_mode")]
     pub idle: Option<IdleMode>,
 
     /// Preemption quantum in µs: how often a running request checks its
@@ -113,6 +118,7 @@ pub struct Args {
     /// named as the flags: `policy = "jsq"`, `quantum-us = 200`. Paths in it
     /// are relative to its folder. [default: none]
     #[arg(long, value_name = "FILE")]
+    #[serde(skip)]
     pub config: Option<PathBuf>,
 }
 
@@ -156,8 +162,8 @@ impl Args {
     /// checks every value. Errors name the flag or key and what is wrong.
     pub fn resolve(&self) -> anyhow::Result<Config> {
         let file = match &self.config {
-            Some(path) => ConfigFile::load(path)?,
-            None => ConfigFile::default(),
+            Some(path) => Args::load(path)?,
+            None => Args::default(),
         };
         let spec = self
             .spec
@@ -189,8 +195,8 @@ impl Args {
         let listen = listen_address(
             self.listen.clone().or(file.listen).as_deref(),
             self.transport.clone().or(file.transport).as_deref(),
-            self.dpdk_args.clone(),
-            self.dpdk_port.clone(),
+            self.dpdk_args.clone().or(file.dpdk_args),
+            self.dpdk_port.clone().or(file.dpdk_port),
         )?;
         let idle = self.idle.or(file.idle).unwrap_or_default();
         let quantum_us = self.quantum_us.or(file.quantum_us).unwrap_or(1_000);
@@ -210,7 +216,7 @@ impl Args {
             listen,
             idle,
             quantum: Duration::from_micros(quantum_us),
-            admission: self.admission || file.admission.unwrap_or(false),
+            admission: self.admission || file.admission,
             inbox,
             cache_dir: self.cache_dir.clone().or(file.cache_dir),
         })
@@ -302,32 +308,13 @@ pub fn listen_address(
     }))
 }
 
-/// The `--config` file's values; `None` for keys it does not set. The keys
-/// are the flags' names without the dashes in front (`quantum-us = 200`).
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct ConfigFile {
-    spec: Option<PathBuf>,
-    policy: Option<String>,
-    workers: Option<usize>,
-    cores: Option<String>,
-    dispatcher_core: Option<usize>,
-    transport: Option<String>,
-    listen: Option<String>,
-    #[serde(default, deserialize_with = "idle_mode")]
-    idle: Option<IdleMode>,
-    quantum_us: Option<u64>,
-    admission: Option<bool>,
-    inbox: Option<usize>,
-    cache_dir: Option<PathBuf>,
-}
-
-impl ConfigFile {
+/// Reading the `--config` file into [`Args`].
+impl Args {
     /// Reads a TOML file. Paths in it (`spec`, `cache-dir`) are relative to
     /// the file's directory. Errors name the file and, where it is about
     /// one, the key: not TOML, an unknown or repeated key, a value of the
     /// wrong type.
-    fn load(path: &Path) -> anyhow::Result<ConfigFile> {
+    fn load(path: &Path) -> anyhow::Result<Args> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("config {}: cannot read", path.display()))?;
         let mut c = Self::parse(&text).with_context(|| format!("config {}", path.display()))?;
@@ -338,11 +325,11 @@ impl ConfigFile {
     }
 
     /// Parses TOML text; paths are left as written.
-    fn parse(text: &str) -> anyhow::Result<ConfigFile> {
+    fn parse(text: &str) -> anyhow::Result<Args> {
         let doc = toml::Deserializer::parse(text).map_err(|e| {
             anyhow::anyhow!("not valid TOML: {}{}", e.message(), at_line(text, e.span()))
         })?;
-        let c: ConfigFile = serde_path_to_error::deserialize(doc).map_err(|e| {
+        let c: Args = serde_path_to_error::deserialize(doc).map_err(|e| {
             let key = e.path().to_string();
             let inner = e.into_inner();
             let at = at_line(text, inner.span());
@@ -630,35 +617,50 @@ mod tests {
     #[test]
     fn config_file_wrong_type_is_named() {
         let dir = tempfile::tempdir().unwrap();
-        let file = config(dir.path(), "c.toml", "workers = \"many\"\n");
-        let err = config_error(&file);
-        assert!(err.contains(&format!("config {}", file.display())), "{err}");
-        assert!(
-            err.contains("key \"workers\": invalid type: string \"many\""),
-            "{err}"
-        );
+        for (text, needles) in [
+            (
+                "workers = \"many\"\n",
+                &["key \"workers\": invalid type: string \"many\""][..],
+            ),
+            (
+                "spec = \"s\"\n\nadmission = \"yes\"\n",
+                &[
+                    "key \"admission\": invalid type: string \"yes\", expected a boolean",
+                    "at line 3",
+                ],
+            ),
+            (
+                "quantum-us = -5\n",
+                &["key \"quantum-us\": invalid value: integer `-5`"],
+            ),
+            ("idle = \"lazy\"\n", &["key \"idle\"", "lazy"]),
+            // The file is read into `Args`, but `config` is a flag only.
+            ("config = \"other.toml\"\n", &["unknown field `config`"]),
+        ] {
+            let file = config(dir.path(), "c.toml", text);
+            let err = config_error(&file);
+            assert!(err.contains(&format!("config {}", file.display())), "{err}");
+            for needle in needles {
+                assert!(err.contains(needle), "{text:?}: {err}");
+            }
+        }
+    }
+
+    #[test]
+    fn config_file_takes_every_flag_but_config() {
+        let dir = tempfile::tempdir().unwrap();
         let file = config(
             dir.path(),
             "c.toml",
-            "spec = \"s\"\n\nadmission = \"yes\"\n",
+            "spec = \"s.json\"\ntransport = \"dpdk\"\nlisten = \"10.77.0.11:31850\"\n\
+             dpdk-args = \"-l 0\"\ndpdk-port = \"net_af_xdp0\"\n",
         );
-        let err = config_error(&file);
-        assert!(
-            err.contains("key \"admission\": invalid type: string \"yes\", expected a boolean")
-                && err.contains("at line 3"),
-            "{err}"
-        );
-        let file = config(dir.path(), "c.toml", "quantum-us = -5\n");
-        let err = config_error(&file);
-        assert!(
-            err.contains("key \"quantum-us\": invalid value: integer `-5`"),
-            "{err}"
-        );
-        let file = config(dir.path(), "c.toml", "idle = \"lazy\"\n");
-        let err = config_error(&file);
-        assert!(
-            err.contains("key \"idle\"") && err.contains("lazy"),
-            "{err}"
-        );
+        let c = args(&["--config", file.to_str().unwrap()])
+            .resolve()
+            .unwrap();
+        let want: TransportAddr = "dpdk://10.77.0.11:31850?dev=net_af_xdp0&eal=-l+0"
+            .parse()
+            .unwrap();
+        assert_eq!(c.listen, Some(want));
     }
 }

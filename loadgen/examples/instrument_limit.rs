@@ -113,9 +113,9 @@ fn main() -> anyhow::Result<()> {
             a.offered_rps,
             a.achieved_rps,
             a.achieved_rps / a.offered_rps.max(1.0),
-            fmt_us(a.p50_us),
-            fmt_us(a.p99_us),
-            fmt_us(a.p999_us),
+            fmt_us(a.latency.p50_us),
+            fmt_us(a.latency.p99_us),
+            fmt_us(a.latency.p999_us),
             fmt_us(median_lag_us(&r)),
             fmt_us(a.send_lag_p99_us),
             if ok { "yes" } else { "no" }

@@ -11,6 +11,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::LoadgenError;
+use crate::percentiles::Percentiles;
 use crate::report::{RouteRow, RunReport};
 use crate::route_stats::ERROR_KINDS;
 
@@ -23,17 +24,11 @@ pub fn columns() -> Vec<String> {
         "achieved_rps",
         "requests",
         "ok",
-        "p50_us",
-        "p90_us",
-        "p99_us",
-        "p999_us",
-        "max_us",
-        "service_p99_us",
-        "deadline_us",
-        "deadline_met_pct",
     ]
-    .iter()
-    .map(|s| s.to_string())
+    .into_iter()
+    .chain(Percentiles::COLUMNS)
+    .chain(["service_p99_us", "deadline_us", "deadline_met_pct"])
+    .map(String::from)
     .collect();
     c.extend(ERROR_KINDS.iter().map(|k| format!("err_{k}")));
     c.extend(
@@ -79,15 +74,13 @@ pub fn row_fields(r: &RouteRow) -> Vec<String> {
         num(r.achieved_rps),
         r.requests.to_string(),
         r.ok.to_string(),
-        num(r.p50_us),
-        num(r.p90_us),
-        num(r.p99_us),
-        num(r.p999_us),
-        num(r.max_us),
+    ];
+    f.extend(r.latency.values().map(num));
+    f.extend([
         num(r.service_p99_us),
         r.deadline_us.map(num).unwrap_or_default(),
         r.deadline_met_pct.map(num).unwrap_or_default(),
-    ];
+    ]);
     f.extend(r.errors.iter().map(|e| e.to_string()));
     f.extend([
         r.failed.to_string(),
@@ -222,6 +215,11 @@ pub fn read_rows(path: &Path) -> Result<Vec<RouteRow>, LoadgenError> {
         for (i, k) in ERROR_KINDS.iter().enumerate() {
             errors[i] = int(&format!("err_{k}"))?;
         }
+        let mut latency = [0.0; 5];
+        for (v, col) in latency.iter_mut().zip(Percentiles::COLUMNS) {
+            *v = float(col)?.unwrap_or(0.0);
+        }
+        let latency = Percentiles::from_values(latency);
         rows.push(RouteRow {
             rate_rps: float("rate_rps")?
                 .ok_or_else(|| bad(format!("line {lineno}: empty rate_rps")))?,
@@ -232,11 +230,7 @@ pub fn read_rows(path: &Path) -> Result<Vec<RouteRow>, LoadgenError> {
             achieved_rps: float("achieved_rps")?.unwrap_or(0.0),
             requests: int("requests")?,
             ok: int("ok")?,
-            p50_us: float("p50_us")?.unwrap_or(0.0),
-            p90_us: float("p90_us")?.unwrap_or(0.0),
-            p99_us: float("p99_us")?.unwrap_or(0.0),
-            p999_us: float("p999_us")?.unwrap_or(0.0),
-            max_us: float("max_us")?.unwrap_or(0.0),
+            latency,
             service_p99_us: float("service_p99_us")?.unwrap_or(0.0),
             deadline_us: float("deadline_us")?,
             deadline_met_pct: float("deadline_met_pct")?,
@@ -287,7 +281,11 @@ mod tests {
         std::fs::write(&p, "rate_rps,route,p50_us,p99_us,extra\n10,/a,1,2,zzz\n").unwrap();
         let rows = read_rows(&p).unwrap();
         assert_eq!(
-            (rows[0].rate_rps, rows[0].p99_us, rows[0].deadline_met_pct),
+            (
+                rows[0].rate_rps,
+                rows[0].latency.p99_us,
+                rows[0].deadline_met_pct
+            ),
             (10.0, 2.0, None)
         );
     }

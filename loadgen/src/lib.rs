@@ -31,6 +31,7 @@ pub mod echo_server;
 pub mod engine;
 pub mod error;
 pub mod mix;
+pub mod percentiles;
 pub mod plot;
 pub mod rate_list;
 pub mod report;

@@ -214,7 +214,11 @@ fn draw<DB: DrawingBackend>(
         // Latency panel, log scale.
         let lat: Vec<f64> = series
             .iter()
-            .flat_map(|s| rows_of(s).into_iter().flat_map(|r| [r.p50_us, r.p99_us]))
+            .flat_map(|s| {
+                rows_of(s)
+                    .into_iter()
+                    .flat_map(|r| [r.latency.p50_us, r.latency.p99_us])
+            })
             .filter(|v| v.is_finite() && *v > 0.0)
             .collect();
         let ylo = lat
@@ -245,8 +249,12 @@ fn draw<DB: DrawingBackend>(
             .map_err(plot_err)?;
         for (k, s) in series.iter().enumerate() {
             let color = COLORS[k % COLORS.len()];
-            let p99 = points(&s.rows, route, |r| Some(r.p99_us).filter(|v| *v > 0.0));
-            let p50 = points(&s.rows, route, |r| Some(r.p50_us).filter(|v| *v > 0.0));
+            let p99 = points(&s.rows, route, |r| {
+                Some(r.latency.p99_us).filter(|v| *v > 0.0)
+            });
+            let p50 = points(&s.rows, route, |r| {
+                Some(r.latency.p50_us).filter(|v| *v > 0.0)
+            });
             chart
                 .draw_series(LineSeries::new(
                     p99.iter().map(|&(x, y, _)| (x, y)),

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use crate::percentiles::Percentiles;
 use crate::route_stats::{ERROR_KINDS, RouteStats};
 
 /// Name of the row that aggregates every route of a run.
@@ -26,16 +27,8 @@ pub struct RouteRow {
     pub requests: u64,
     /// Ok responses.
     pub ok: u64,
-    /// Latency percentiles from the intended send time, µs.
-    pub p50_us: f64,
-    /// 90th percentile, µs.
-    pub p90_us: f64,
-    /// 99th percentile, µs.
-    pub p99_us: f64,
-    /// 99.9th percentile, µs.
-    pub p999_us: f64,
-    /// Largest latency, µs.
-    pub max_us: f64,
+    /// Latency percentiles from the intended send time.
+    pub latency: Percentiles,
     /// 99th percentile of actual-send → response time, µs (what a closed-loop
     /// tool would report).
     pub service_p99_us: f64,
@@ -86,13 +79,6 @@ impl RouteRow {
         deadline_met: Option<(u64, u64)>,
     ) -> RouteRow {
         let secs = window.as_secs_f64().max(1e-9);
-        let q = |h: &hdrhistogram::Histogram<u64>, p: f64| {
-            if h.is_empty() {
-                0.0
-            } else {
-                us(h.value_at_quantile(p))
-            }
-        };
         let mean = |sum: u64| {
             if stats.responses == 0 {
                 0.0
@@ -115,16 +101,8 @@ impl RouteRow {
             achieved_rps,
             requests: stats.scheduled,
             ok: stats.ok,
-            p50_us: q(&stats.latency, 0.5),
-            p90_us: q(&stats.latency, 0.9),
-            p99_us: q(&stats.latency, 0.99),
-            p999_us: q(&stats.latency, 0.999),
-            max_us: if stats.latency.is_empty() {
-                0.0
-            } else {
-                us(stats.latency.max())
-            },
-            service_p99_us: q(&stats.service, 0.99),
+            latency: Percentiles::of(&stats.latency),
+            service_p99_us: Percentiles::of(&stats.service).p99_us,
             deadline_us,
             deadline_met_pct: deadline_met.map(|(met, of)| {
                 if of == 0 {
@@ -268,6 +246,7 @@ pub fn fmt_us(v: f64) -> String {
 /// The summary table of one or more runs: one line per run and route.
 pub fn format_table(reports: &[RunReport]) -> String {
     let mut out = String::new();
+    let [h50, h90, h99, h999, hmax] = Percentiles::HEADINGS;
     let _ = writeln!(
         out,
         "{:>9} {:<14} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>6} {:>8} {:>8} note",
@@ -275,11 +254,11 @@ pub fn format_table(reports: &[RunReport]) -> String {
         "route",
         "offered",
         "achieved",
-        "p50",
-        "p90",
-        "p99",
-        "p99.9",
-        "max",
+        h50,
+        h90,
+        h99,
+        h999,
+        hmax,
         "dl-met",
         "errors",
         "t/o",
@@ -292,6 +271,7 @@ pub fn format_table(reports: &[RunReport]) -> String {
                 .deadline_met_pct
                 .map(|p| format!("{p:.1}%"))
                 .unwrap_or_else(|| "-".into());
+            let [p50, p90, p99, p999, max] = row.latency.values().map(fmt_us);
             let _ = writeln!(
                 out,
                 "{:>9.0} {:<14} {:>9.0} {:>9.0} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>6} {:>8} {:>8} {}",
@@ -299,11 +279,11 @@ pub fn format_table(reports: &[RunReport]) -> String {
                 row.route,
                 row.offered_rps,
                 row.achieved_rps,
-                fmt_us(row.p50_us),
-                fmt_us(row.p90_us),
-                fmt_us(row.p99_us),
-                fmt_us(row.p999_us),
-                fmt_us(row.max_us),
+                p50,
+                p90,
+                p99,
+                p999,
+                max,
                 dl,
                 row.error_total() + row.failed,
                 row.timeouts,
@@ -346,10 +326,10 @@ mod tests {
         let a = &r.rows[0];
         assert_eq!((a.requests, a.ok), (1000, 1000));
         assert!(
-            (a.p50_us - 500.0).abs() <= 1.0 && (a.p99_us - 990.0).abs() <= 1.0,
+            (a.latency.p50_us - 500.0).abs() <= 1.0 && (a.latency.p99_us - 990.0).abs() <= 1.0,
             "{a:?}"
         );
-        assert!((a.max_us - 1000.0).abs() <= 1.0);
+        assert!((a.latency.max_us - 1000.0).abs() <= 1.0);
         assert_eq!(a.deadline_met_pct, Some(10.0), "100 of 1000 within 100 µs");
         assert_eq!((a.mean_queue_us, a.mean_exec_us), (1.0, 2.0));
         assert!(!a.behind);

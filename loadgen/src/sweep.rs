@@ -80,8 +80,8 @@ pub fn sweep(
         let line = format!(
             "{rate:>9.0} req/s: achieved {:.0}, p50 {}, p99 {}{}",
             a.achieved_rps,
-            fmt_us(a.p50_us),
-            fmt_us(a.p99_us),
+            fmt_us(a.latency.p50_us),
+            fmt_us(a.latency.p99_us),
             if a.behind { "  (BEHIND)" } else { "" }
         );
         if bar.is_hidden() {

@@ -51,7 +51,7 @@ fn csv_has_the_documented_columns_and_reads_back() {
             (&written.route, written.requests, written.ok, written.behind)
         );
         assert!(
-            (read.p99_us - written.p99_us).abs() < 0.001
+            (read.latency.p99_us - written.latency.p99_us).abs() < 0.001
                 && (read.achieved_rps - written.achieved_rps).abs() < 0.001
         );
     }
@@ -61,7 +61,11 @@ fn csv_has_the_documented_columns_and_reads_back() {
     assert_eq!(all.requests, rows[0].requests + rows[1].requests);
     assert!(all.requests > 0 && all.ok == all.requests, "{all:?}");
     assert!(rows[0].requests > rows[1].requests, "weights 3:1");
-    assert!(all.p50_us > 0.0 && all.p50_us <= all.p99_us && all.p99_us <= all.max_us);
+    assert!(
+        all.latency.p50_us > 0.0
+            && all.latency.p50_us <= all.latency.p99_us
+            && all.latency.p99_us <= all.latency.max_us
+    );
     assert_eq!((all.error_total(), all.timeouts, all.failed), (0, 0, 0));
     assert_eq!(all.deadline_met_pct, None, "no spec, no deadlines");
     server.stop();

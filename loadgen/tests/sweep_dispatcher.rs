@@ -161,7 +161,9 @@ fn bimodal_sweep_against_the_dispatcher_writes_csv_and_plot() {
             assert_eq!((r.error_total(), r.timeouts, r.failed), (0, 0, 0), "{r:?}");
             assert!(r.deadline_met_pct.is_some(), "the spec gives deadlines");
             assert!(
-                r.p50_us > 0.0 && r.p50_us <= r.p99_us && r.p99_us <= r.max_us,
+                r.latency.p50_us > 0.0
+                    && r.latency.p50_us <= r.latency.p99_us
+                    && r.latency.p99_us <= r.latency.max_us,
                 "{r:?}"
             );
         }
