@@ -131,10 +131,8 @@ pub struct Config {
     pub policy: String,
     /// Worker threads.
     pub workers: usize,
-    /// Cores to pin the workers to.
-    pub cores: Option<Vec<usize>>,
-    /// Core to pin the dispatcher thread to.
-    pub dispatcher_core: Option<usize>,
+    /// Which cores the threads are pinned to.
+    pub pinning: Pinning,
     /// Transport and address to serve on (the transport flags applied);
     /// `None`: UDP on 127.0.0.1 and the spec's port, else [`DEFAULT_PORT`].
     pub listen: Option<TransportAddr>,
@@ -148,6 +146,16 @@ pub struct Config {
     pub inbox: usize,
     /// Compiled-module cache directory; `None`: the runtime's default.
     pub cache_dir: Option<PathBuf>,
+}
+
+/// Which cores the threads are pinned to (`--cores`, `--dispatcher-core`);
+/// `None`: not pinned, the OS places the thread.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Pinning {
+    /// The workers' cores, one per worker in order.
+    pub workers: Option<Vec<usize>>,
+    /// The dispatcher thread's core.
+    pub dispatcher: Option<usize>,
 }
 
 /// Available cores, as the OS reports them (at least 1).
@@ -211,8 +219,10 @@ impl Args {
             spec,
             policy,
             workers,
-            cores,
-            dispatcher_core: self.dispatcher_core.or(file.dispatcher_core),
+            pinning: Pinning {
+                workers: cores,
+                dispatcher: self.dispatcher_core.or(file.dispatcher_core),
+            },
             listen,
             idle,
             quantum: Duration::from_micros(quantum_us),
@@ -476,7 +486,7 @@ mod tests {
         assert_eq!(c.workers, available_cores().saturating_sub(1).max(1));
         assert_eq!(c.idle, IdleMode::Adaptive);
         assert_eq!(c.quantum, Duration::from_millis(1));
-        assert!(!c.admission && c.listen.is_none() && c.cores.is_none());
+        assert!(!c.admission && c.listen.is_none() && c.pinning == Pinning::default());
         assert_eq!(c.inbox, 1024);
     }
 
@@ -512,7 +522,7 @@ mod tests {
         .resolve()
         .unwrap();
         assert_eq!(c.listen, Some("127.0.0.1:0".parse().unwrap()));
-        assert_eq!(c.cores, Some(vec![1, 3, 4]));
+        assert_eq!(c.pinning.workers, Some(vec![1, 3, 4]));
         assert_eq!(c.idle, IdleMode::Spin);
         let err = format!(
             "{:#}",
@@ -577,7 +587,7 @@ mod tests {
         assert_eq!(c.idle, IdleMode::Adaptive);
         assert_eq!(c.listen, Some("127.0.0.1:9000".parse().unwrap()));
         assert_eq!(
-            (c.cores, c.dispatcher_core, c.inbox),
+            (c.pinning.workers, c.pinning.dispatcher, c.inbox),
             (Some(vec![1, 2]), Some(0), 8)
         );
         assert_eq!(c.cache_dir, Some(dir.path().join("cache")));

@@ -34,6 +34,7 @@ impl RouteEntry {
             expected_ns: route.expected_ns(),
             relative_deadline_ns: route.relative_deadline_ns(),
             max_request: route
+                .limits
                 .http_req_size
                 .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         }

@@ -53,13 +53,17 @@ pub struct Report {
 /// `max-output-bytes` is absent).
 fn limits_for(route: &Route) -> FunctionLimits {
     let mut l = FunctionLimits::default();
-    if let Some(us) = route.max_exec_us {
+    if let Some(us) = route.limits.max_exec_us {
         l.max_exec = Duration::from_micros(us.max(1));
     }
-    if let Some(bytes) = route.max_memory_bytes {
+    if let Some(bytes) = route.limits.max_memory_bytes {
         l.max_memory_bytes = bytes;
     }
-    if let Some(bytes) = route.max_output_bytes.or(route.http_resp_size) {
+    if let Some(bytes) = route
+        .limits
+        .max_output_bytes
+        .or(route.limits.http_resp_size)
+    {
         l.max_output = usize::try_from(bytes).unwrap_or(usize::MAX);
     }
     l
@@ -90,10 +94,10 @@ impl Server {
     /// the address in use.
     pub fn start(config: &Config) -> anyhow::Result<Server> {
         let spec = Spec::load(&config.spec)?;
-        if let Some(cores) = &config.cores {
+        if let Some(cores) = &config.pinning.workers {
             check_cores(cores).context("--cores")?;
         }
-        if let Some(core) = config.dispatcher_core {
+        if let Some(core) = config.pinning.dispatcher {
             check_cores(&[core]).context("--dispatcher-core")?;
         }
         let policy = policy::by_name(&config.policy)?;
@@ -154,7 +158,7 @@ impl Server {
             runtime,
             WorkerPoolConfig {
                 workers: config.workers,
-                cores: config.cores.clone(),
+                cores: config.pinning.workers.clone(),
                 local_queue,
                 preemptible,
                 inbox_capacity: config.inbox,
@@ -177,7 +181,7 @@ impl Server {
             endpoint,
             dispatcher,
             idle: config.idle,
-            core: config.dispatcher_core,
+            core: config.pinning.dispatcher,
         })
     }
 

@@ -42,60 +42,67 @@ impl<'de> Visitor<'de> for RootVisitor {
     }
 }
 
-/// One tenant object.
-#[derive(Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    rename_all = "kebab-case",
-    expecting = "a tenant object"
-)]
-pub(super) struct TenantFile {
-    pub name: NonEmpty,
-    #[serde(default, deserialize_with = "present")]
-    pub port: Option<Port>,
-    #[serde(default, deserialize_with = "present")]
-    pub replenishment_period_us: Option<Count64>,
-    #[serde(default, deserialize_with = "present")]
-    pub max_budget_us: Option<Count64>,
-    pub routes: Vec<RouteFile>,
-}
-
-/// One route object.
-#[derive(Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    rename_all = "kebab-case",
-    expecting = "a route object"
-)]
-pub(super) struct RouteFile {
-    pub route: NonEmpty,
-    #[serde(default, deserialize_with = "present")]
-    pub request_type: Option<RequestType>,
-    pub path: NonEmpty,
-    pub expected_execution_us: Micros,
-    pub relative_deadline_us: Deadline,
-    #[serde(default, deserialize_with = "present")]
-    pub admissions_percentile: Option<Percentile>,
-    #[serde(default, deserialize_with = "present")]
-    pub n_resas: Option<Count32>,
-    #[serde(default, deserialize_with = "present")]
-    pub group_id: Option<Count32>,
-    #[serde(default, deserialize_with = "present")]
-    pub http_resp_content_type: Option<NonEmpty>,
-    #[serde(default, deserialize_with = "present")]
-    pub http_req_size: Option<Bytes>,
-    #[serde(default, deserialize_with = "present")]
-    pub http_resp_size: Option<Bytes>,
-    #[serde(default, deserialize_with = "present")]
-    pub max_exec_us: Option<Micros>,
-    #[serde(default, deserialize_with = "present")]
-    pub max_memory_bytes: Option<Bytes>,
-    #[serde(default, deserialize_with = "present")]
-    pub max_output_bytes: Option<Bytes>,
-}
-
-/// An optional key that, when present, must hold a `T`: `null` is an
+/// Declares the struct of one kind of spec-file object, with what every
+/// such object shares: `deny_unknown_fields` (an unknown or repeated key is
+/// an error), kebab-case keys, and an `expecting` text for a value of the
+/// wrong kind. A key is required unless marked `?`; an optional key may be
+/// absent (`None`) but, when present, must hold its type: `null` is an
 /// error rather than "absent", as it was before serde read these files.
+/// Keys keep their order, which is the order an unknown-key error lists.
+macro_rules! spec_object {
+    ($(#[$doc:meta])* struct $name:ident expecting $expecting:literal { $($keys:tt)* }) => {
+        spec_object!(@key [$(#[$doc])*] $name $expecting [] $($keys)*);
+    };
+    (@key $docs:tt $name:ident $expecting:literal [$($out:tt)*] $key:ident?: $ty:ty, $($rest:tt)*) => {
+        spec_object!(@key $docs $name $expecting [$($out)*
+            #[serde(default, deserialize_with = "present")]
+            pub $key: Option<$ty>,
+        ] $($rest)*);
+    };
+    (@key $docs:tt $name:ident $expecting:literal [$($out:tt)*] $key:ident: $ty:ty, $($rest:tt)*) => {
+        spec_object!(@key $docs $name $expecting [$($out)* pub $key: $ty,] $($rest)*);
+    };
+    (@key [$(#[$doc:meta])*] $name:ident $expecting:literal [$($out:tt)*]) => {
+        $(#[$doc])*
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields, rename_all = "kebab-case", expecting = $expecting)]
+        pub(super) struct $name { $($out)* }
+    };
+}
+
+spec_object! {
+    /// One tenant object.
+    struct TenantFile expecting "a tenant object" {
+        name: NonEmpty,
+        port?: Port,
+        replenishment_period_us?: Count64,
+        max_budget_us?: Count64,
+        routes: Vec<RouteFile>,
+    }
+}
+
+spec_object! {
+    /// One route object.
+    struct RouteFile expecting "a route object" {
+        route: NonEmpty,
+        request_type?: RequestType,
+        path: NonEmpty,
+        expected_execution_us: Micros,
+        relative_deadline_us: Deadline,
+        admissions_percentile?: Percentile,
+        n_resas?: Count32,
+        group_id?: Count32,
+        http_resp_content_type?: NonEmpty,
+        http_req_size?: Bytes,
+        http_resp_size?: Bytes,
+        max_exec_us?: Micros,
+        max_memory_bytes?: Bytes,
+        max_output_bytes?: Bytes,
+    }
+}
+
+/// An optional key that, when present, must hold a `T` (see
+/// [`spec_object!`]).
 fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
     T::deserialize(d).map(Some)
 }

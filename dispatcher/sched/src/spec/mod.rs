@@ -105,15 +105,19 @@ pub struct Route {
     pub expected_execution_us: u64,
     /// `relative-deadline-us`: deadline after arrival.
     pub relative_deadline_us: u64,
-    /// `admissions-percentile` (SLEdge; default 70): accepted, recorded.
-    pub admissions_percentile: u32,
-    /// `n-resas` (SLEdgeScale's DARC: cores reserved; default 1).
-    pub n_resas: u32,
-    /// `group-id` (SLEdgeScale's DARC group; default 1).
-    pub group_id: u32,
-    /// `http-resp-content-type` (default `text/plain`).
-    pub http_resp_content_type: String,
-    /// `http-req-size`: largest request body accepted, if limited.
+    /// The limits the route's keys set on one request.
+    pub limits: RouteLimits,
+    /// SLEdge's keys that Tern accepts and records but does not act on.
+    pub sledge: SledgeKeys,
+    /// Name of the tenant the route belongs to.
+    pub tenant: String,
+}
+
+/// The limits a route's keys set on one request; `None` where the spec
+/// leaves the runtime's default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RouteLimits {
+    /// `http-req-size`: largest request body accepted.
     pub http_req_size: Option<u64>,
     /// `http-resp-size`: largest response body SLEdge would allocate; Tern
     /// uses it as the output limit when `max-output-bytes` is absent.
@@ -124,8 +128,21 @@ pub struct Route {
     pub max_memory_bytes: Option<u64>,
     /// `max-output-bytes` (Tern): largest response body.
     pub max_output_bytes: Option<u64>,
-    /// Name of the tenant the route belongs to.
-    pub tenant: String,
+}
+
+/// The keys of an SLEdge route that Tern accepts (typed and range-checked,
+/// so that SLEdge's spec files load unchanged) and records, but does not
+/// act on: no policy reads them yet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SledgeKeys {
+    /// `admissions-percentile` (SLEdge; default 70).
+    pub admissions_percentile: u32,
+    /// `n-resas` (SLEdgeScale's DARC: cores reserved; default 1).
+    pub n_resas: u32,
+    /// `group-id` (SLEdgeScale's DARC group; default 1).
+    pub group_id: u32,
+    /// `http-resp-content-type` (default `text/plain`).
+    pub http_resp_content_type: String,
 }
 
 impl Route {
@@ -370,17 +387,21 @@ fn route(r: RouteFile, tenant: &str, base: &Path) -> Route {
         path: base.join(r.path.0),
         expected_execution_us: r.expected_execution_us.0,
         relative_deadline_us: r.relative_deadline_us.0,
-        admissions_percentile: r.admissions_percentile.map_or(70, |p| p.0 as u32),
-        n_resas: r.n_resas.map_or(1, |n| n.0 as u32),
-        group_id: r.group_id.map_or(1, |g| g.0 as u32),
-        http_resp_content_type: r
-            .http_resp_content_type
-            .map_or_else(|| "text/plain".to_string(), |c| c.0),
-        http_req_size: r.http_req_size.map(|b| b.0),
-        http_resp_size: r.http_resp_size.map(|b| b.0),
-        max_exec_us: r.max_exec_us.map(|m| m.0),
-        max_memory_bytes: r.max_memory_bytes.map(|b| b.0),
-        max_output_bytes: r.max_output_bytes.map(|b| b.0),
+        limits: RouteLimits {
+            http_req_size: r.http_req_size.map(|b| b.0),
+            http_resp_size: r.http_resp_size.map(|b| b.0),
+            max_exec_us: r.max_exec_us.map(|m| m.0),
+            max_memory_bytes: r.max_memory_bytes.map(|b| b.0),
+            max_output_bytes: r.max_output_bytes.map(|b| b.0),
+        },
+        sledge: SledgeKeys {
+            admissions_percentile: r.admissions_percentile.map_or(70, |p| p.0 as u32),
+            n_resas: r.n_resas.map_or(1, |n| n.0 as u32),
+            group_id: r.group_id.map_or(1, |g| g.0 as u32),
+            http_resp_content_type: r
+                .http_resp_content_type
+                .map_or_else(|| "text/plain".to_string(), |c| c.0),
+        },
         tenant: tenant.to_string(),
     }
 }
@@ -423,8 +444,9 @@ mod tests {
         assert_eq!(r.path, Path::new("/specs/fibonacci.wasm.so"));
         assert_eq!((r.expected_execution_us, r.relative_deadline_us), (5, 50));
         assert_eq!((r.expected_ns(), r.relative_deadline_ns()), (5_000, 50_000));
-        assert_eq!((r.admissions_percentile, r.n_resas, r.group_id), (70, 1, 1));
-        assert_eq!(r.http_resp_content_type, "text/plain");
+        let k = &r.sledge;
+        assert_eq!((k.admissions_percentile, k.n_resas, k.group_id), (70, 1, 1));
+        assert_eq!(k.http_resp_content_type, "text/plain");
         assert_eq!(r.tenant, "gwu");
         assert_eq!(spec.route_by_type(1), Some(r));
         assert_eq!(spec.route_by_type(2), None);
@@ -452,7 +474,7 @@ mod tests {
         assert_eq!(types, [("/a", 2), ("/b", 1), ("/c", 3)]);
         let c = spec.route_by_name("/c").unwrap();
         assert_eq!(
-            (c.http_req_size, c.http_resp_size),
+            (c.limits.http_req_size, c.limits.http_resp_size),
             (Some(1024), Some(2048))
         );
     }
@@ -587,7 +609,11 @@ mod tests {
         .unwrap();
         let r = spec.route_by_name("/fib").unwrap();
         assert_eq!(
-            (r.max_exec_us, r.max_memory_bytes, r.max_output_bytes),
+            (
+                r.limits.max_exec_us,
+                r.limits.max_memory_bytes,
+                r.limits.max_output_bytes
+            ),
             (Some(7), Some(65536), Some(9))
         );
         let err = parse(&SLEDGESCALE_FIB.replace(
