@@ -378,8 +378,110 @@ fn claimed_length_costs_nothing_until_received() {
         rss_after - rss_before,
         raw.sent_bytes
     );
+    // What the server holds is what it received.
+    assert!(
+        s.reassembly_peak > 0 && s.reassembly_peak <= raw.sent_bytes,
+        "{s:?}"
+    );
     drop(raw);
     assert!(fresh_call(server.addr).is_ok());
+}
+
+/// Sends packets `0..n` of request `req_num` (of `msg_len` bytes) on
+/// server session `num`, pacing to the server.
+fn send_prefix(raw: &mut Raw, server: &Server, num: u16, req_num: u32, msg_len: u32, n: u16) {
+    let body = vec![0x5Au8; CHUNK];
+    for pkt in 0..n {
+        raw.send(request(num, ECHO, req_num, pkt, msg_len), &body);
+        if pkt % 64 == 63 {
+            server.wait_rx(raw.sent - 32);
+            raw.drain(Duration::ZERO);
+        }
+    }
+}
+
+/// The last packet of request `req_num` (of `msg_len` bytes): the status
+/// of the response it gets.
+fn send_last(raw: &mut Raw, num: u16, req_num: u32, msg_len: u32) -> Option<Status> {
+    let last = ((msg_len as usize).div_ceil(CHUNK) - 1) as u16;
+    let len = msg_len as usize - last as usize * CHUNK;
+    raw.send(request(num, ECHO, req_num, last, msg_len), &vec![0x5A; len]);
+    raw.drain(Duration::from_millis(30))
+        .iter()
+        .find(|g| g.hdr.kind == PacketKind::Response && g.hdr.req_num == req_num)
+        .and_then(Got::status)
+}
+
+/// Item 2: partly received requests in 16 slots, 58 KB each, against a
+/// 256 KiB budget: the server holds at most the budget and refuses the
+/// requests past it with rejected-overload.
+#[test]
+fn reassembly_memory_stays_within_the_budget() {
+    let budget = 256 << 10;
+    let server = Server::start(EndpointConfig {
+        reassembly_budget: budget,
+        ..Default::default()
+    });
+    let mut raw = Raw::new(server.addr);
+    let msg_len = 1u32 << 20;
+    let nums = [raw.connect(1, 3).unwrap(), raw.connect(2, 3).unwrap()];
+    for &num in &nums {
+        for slot in 0..8 {
+            send_prefix(&mut raw, &server, num, slot, msg_len, 40);
+        }
+    }
+    server.wait_rx(raw.sent);
+    let held = server.stats();
+    let mut rejected = 0;
+    for &num in &nums {
+        for slot in 0..8 {
+            if send_last(&mut raw, num, slot, msg_len) == Some(Status::RejectedOverload) {
+                rejected += 1;
+            }
+        }
+    }
+    let s = server.stats();
+    eprintln!(
+        "item 2: 16 requests x 40 packets against a {budget} B budget: held {} B (peak {}), \
+         {} refused, {rejected} answered rejected-overload",
+        held.reassembly_bytes, s.reassembly_peak, s.reassembly_rejected
+    );
+    assert!(s.reassembly_peak <= budget as u64, "{s:?}");
+    assert!(s.reassembly_rejected >= 1, "{s:?}");
+    assert_eq!(rejected, s.reassembly_rejected);
+    assert!(fresh_call(server.addr).is_ok());
+}
+
+/// Item 2: a request that stops half-way is dropped after
+/// `reassembly_timeout` and its memory freed; its last packet is then
+/// answered rejected-overload.
+#[test]
+fn stalled_reassembly_is_dropped_after_its_timeout() {
+    let server = Server::start(EndpointConfig {
+        reassembly_timeout: Duration::from_millis(100),
+        ..Default::default()
+    });
+    let mut raw = Raw::new(server.addr);
+    let num = raw.connect(1, 3).unwrap();
+    let msg_len = 1u32 << 20;
+    send_prefix(&mut raw, &server, num, 0, msg_len, 10);
+    server.wait_rx(raw.sent);
+    let during = server.stats().reassembly_bytes;
+    let deadline = Instant::now() + CALL_TIMEOUT;
+    while server.stats().reassembly_bytes > 0 {
+        assert!(Instant::now() < deadline, "reassembly never dropped");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let status = send_last(&mut raw, num, 0, msg_len);
+    let s = server.stats();
+    eprintln!(
+        "item 2: stalled request held {during} B, then {} B; timeouts {}, last packet {status:?}",
+        s.reassembly_bytes, s.reassembly_timeouts
+    );
+    assert!(during >= 10 * CHUNK as u64);
+    assert_eq!(s.reassembly_timeouts, 1);
+    assert_eq!(status, Some(Status::RejectedOverload));
+    assert_eq!(server.executions(ECHO), 0);
 }
 
 // ---------------------------------------------------------------- item 3
@@ -423,6 +525,50 @@ fn connect_flood_does_not_lock_out_a_fresh_client() {
         server.sessions()
     );
     assert_eq!(fresh.expect("fresh client served"), b"fresh");
+    assert!(s.sessions_evicted >= 1, "{s:?}");
+}
+
+/// Item 3: idle server sessions, half-open ones included, are reclaimed
+/// after `session_idle_timeout`.
+#[test]
+fn idle_sessions_expire() {
+    let server = Server::start(EndpointConfig {
+        session_idle_timeout: Duration::from_millis(200),
+        ..Default::default()
+    });
+    let mut raw = Raw::new(server.addr);
+    let n = 100u16;
+    for c in 0..n {
+        raw.send_connect(c, 5);
+    }
+    // Half of them established by a request.
+    server.wait_rx(raw.sent);
+    let acks = raw.drain(Duration::from_millis(20));
+    for g in acks
+        .iter()
+        .filter(|g| g.hdr.kind == PacketKind::ConnectAck && g.hdr.session % 2 == 0)
+    {
+        let ack = ConnectRepr::parse(&ConnectPacket::new_checked(&g.payload[..]).unwrap()).unwrap();
+        raw.send(request(ack.server_session, ECHO, 0, 0, 1), b"x");
+    }
+    server.wait_rx(raw.sent);
+    let live = server.sessions();
+    let start = Instant::now();
+    let deadline = start + CALL_TIMEOUT;
+    while server.sessions() > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "{} sessions never expired",
+            server.sessions()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let took = start.elapsed();
+    let s = server.stats();
+    eprintln!("item 3: {live} sessions, all expired {took:?} after the last packet; server {s:?}");
+    assert_eq!(live, n as u64);
+    assert_eq!(s.sessions_expired, n as u64);
+    assert_eq!(server.executions(ECHO), n as u64 / 2);
 }
 
 // ---------------------------------------------------------------- item 4
@@ -463,6 +609,7 @@ fn one_slot_runs_one_request_at_a_time() {
     );
     assert_eq!(executed, 1, "one slot, one request executing");
     assert_eq!(refused as u32, n - 1);
+    assert_eq!(s.requests_refused_busy, u64::from(n - 1));
     assert!(fresh.is_ok());
 }
 
@@ -514,6 +661,7 @@ fn request_for_response_is_bounded_by_credits() {
         bytes as f64 / asked_bytes as f64
     );
     assert_eq!(raw.sent - sent_before, asks);
+    assert!(s.response_packets_refused > 0);
     assert!(
         tx <= asks * credits,
         "{tx} packets for {asks} asks of {credits} credits"
@@ -593,4 +741,38 @@ fn spoofed_connects_do_not_reset_live_sessions() {
     );
     assert_eq!(alive, live.len());
     assert_eq!(s.sessions_reset, 0);
+
+    // A real restart of client session 0's endpoint: a connect with a new
+    // nonce naming it, then a request on the new session (possible only
+    // with its connect-ack). Now the old session 0 is gone, and only it
+    // (and the spoofed session that named it between).
+    let renewed = raw.connect(0, 5000).unwrap();
+    let got = echo_on(&mut raw, renewed, 0);
+    assert!(got.iter().any(|g| g.hdr.kind == PacketKind::Response));
+    let old = echo_on(&mut raw, live[0].1, 16);
+    assert!(
+        old.iter().any(|g| g.hdr.kind == PacketKind::Reset),
+        "old session 0 was reset"
+    );
+    let mut still = 0;
+    for &(_, num) in &live[1..] {
+        if echo_on(&mut raw, num, 16)
+            .iter()
+            .any(|g| g.hdr.kind == PacketKind::Response)
+        {
+            still += 1;
+        }
+    }
+    let s = server.stats();
+    eprintln!(
+        "item 6: after a proven restart naming session 0: {still} of {} others answer; \
+         sessions_reset {}",
+        live.len() - 1,
+        s.sessions_reset
+    );
+    assert_eq!(still, live.len() - 1);
+    assert_eq!(
+        s.sessions_reset, 2,
+        "old session 0 and the spoofed one that named it"
+    );
 }

@@ -9,6 +9,8 @@
 //! - `mod.rs`: the round, packet dispatch, resets;
 //! - `client_role.rs` / `server_role.rs`: each role's half of the protocol;
 //! - `loss_recovery.rs`: retransmission timers and backoff (client only);
+//! - `expiry.rs`: server session expiry and eviction, reassembly timeouts;
+//! - `reassembly.rs`: a server request buffer sized by bytes received;
 //! - `handshake.rs`: connect, connect-ack and reset framing;
 //! - `ctl.rs`: what a callback may do mid-round; `event.rs`: what it gets,
 //!   and what an event's payload borrows;

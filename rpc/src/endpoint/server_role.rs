@@ -87,7 +87,7 @@ impl Core {
         let Some(s) = self.sessions.get_mut(num) else {
             return;
         };
-        let (peer, remote) = (s.peer, s.remote);
+        let (peer, remote, nonce) = (s.peer, s.remote, s.peer_nonce);
         let Some(server) = s.server_mut() else {
             return;
         };
@@ -96,12 +96,16 @@ impl Core {
             return;
         }
         server.established = true;
-        if let Some(old) = server.supersedes.take()
-            && self
-                .sessions
-                .by_id(old)
-                .is_some_and(|o| o.is_server() && o.peer == peer && o.remote == remote)
-        {
+        let mut next = server.supersedes.take();
+        // Down the chain of sessions each connect named (a spoofed connect
+        // may sit between the old session and this one).
+        while let Some(old) = next {
+            let Some(o) = self.sessions.by_id(old).filter(|o| {
+                o.is_server() && o.peer == peer && o.remote == remote && o.peer_nonce != nonce
+            }) else {
+                break;
+            };
+            next = o.server().and_then(|x| x.supersedes);
             self.reset_session(old.num);
         }
     }
