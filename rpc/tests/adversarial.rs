@@ -378,9 +378,10 @@ fn claimed_length_costs_nothing_until_received() {
         rss_after - rss_before,
         raw.sent_bytes
     );
-    // What the server holds is what it received.
+    // What the server holds is what it received, plus 64 B of bookkeeping
+    // per packet kept.
     assert!(
-        s.reassembly_peak > 0 && s.reassembly_peak <= raw.sent_bytes,
+        s.reassembly_peak > 0 && s.reassembly_peak <= raw.sent_bytes + 64 * sent,
         "{s:?}"
     );
     drop(raw);

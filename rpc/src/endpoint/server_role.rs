@@ -194,8 +194,9 @@ impl Core {
                 if slot.req_got.contains(pkt) {
                     self.stats.duplicates_suppressed += 1;
                 } else if pkts > 1 {
-                    let cost = slot.req_buf.cost(start, payload.len(), len) as u64;
-                    if self.stats.reassembly_bytes + cost > budget {
+                    let before = slot.req_buf.held() as u64;
+                    let after = slot.req_buf.held_after(start, payload.len(), len) as u64;
+                    if after > before && self.stats.reassembly_bytes - before + after > budget {
                         // Over the reassembly budget: fail this request (not
                         // the ones further along) and free what it held.
                         let freed = slot.req_buf.clear();
@@ -208,7 +209,10 @@ impl Core {
                     slot.req_got.insert(pkt);
                     slot.req_buf.place(start, payload, len);
                     slot.req_rx_at = Some(now);
-                    self.stats.reassembly_bytes += cost;
+                    // Counted from the buffer itself, so the gauge always is
+                    // the sum of what the buffers hold.
+                    let after = slot.req_buf.held() as u64;
+                    self.stats.reassembly_bytes = self.stats.reassembly_bytes + after - before;
                     self.stats.reassembly_peak =
                         self.stats.reassembly_peak.max(self.stats.reassembly_bytes);
                 } else {
