@@ -347,7 +347,9 @@ fn fresh_call(server: SocketAddrV4) -> Result<Vec<u8>, tern_rpc::RpcError> {
 fn claimed_length_costs_nothing_until_received() {
     let server = Server::start(EndpointConfig::default());
     let mut raw = Raw::new(server.addr);
-    let sessions = 4u16;
+    // 20 sessions x 8 slots: before the fix each zero-filled 8 MiB (the
+    // issue saw 20 sessions OOM-kill the server in a 1 GiB cgroup).
+    let sessions = 20u16;
     let rss_before = rss_kib();
     let msg_len = 8u32 << 20;
     let last = ((msg_len as usize).div_ceil(CHUNK) - 1) as u16;
