@@ -157,7 +157,7 @@ impl Core {
             return;
         };
         let (peer, connected) = (s.peer, s.client().is_some_and(|c| c.connected));
-        self.sessions.remove(sid.num);
+        self.remove_session(sid.num);
         if connected {
             self.queue_reset(peer, sid.num);
         }

@@ -35,6 +35,29 @@ pub struct EndpointConfig {
     pub max_sessions: usize,
     /// Datagrams received per round ([`run_once`](super::Endpoint::run_once)) at most.
     pub rx_batch: usize,
+    /// Server role: most bytes the endpoint holds in reassembly buffers of
+    /// partly received requests, all sessions together (default 64 MiB).
+    /// Buffers grow with the bytes that arrived, never with the length a
+    /// packet claims; a packet that would take the total past this fails
+    /// its request with [`Status::RejectedOverload`](crate::Status::RejectedOverload)
+    /// (its buffer is freed, the client gets the status when it sends the
+    /// last packet). A request longer than the budget can never complete,
+    /// so keep it at or above `max_message`.
+    pub reassembly_budget: usize,
+    /// Server role: a partly received request that gets no new packet for
+    /// this long is dropped, its buffer freed, and answered with
+    /// [`Status::RejectedOverload`](crate::Status::RejectedOverload) if the
+    /// client sends again (default 1 s; a live client retransmits within
+    /// 32 x `retransmit_timeout`, 160 ms by default).
+    pub reassembly_timeout: Duration,
+    /// Server role: a session that receives no packet for this long is
+    /// dropped (reported as [`Event::SessionReset`](crate::Event::SessionReset));
+    /// its client learns it with its next packet, a reset, and must connect
+    /// again (default 60 s). Independently of this, when the table is full a
+    /// new connect evicts a half-open session (one that never sent a
+    /// request), oldest first, else the session idle the longest with no
+    /// request executing or arriving, before it is refused.
+    pub session_idle_timeout: Duration,
 }
 
 impl Default for EndpointConfig {
@@ -47,6 +70,9 @@ impl Default for EndpointConfig {
             max_message: 8 << 20,
             max_sessions: 4096,
             rx_batch: 32,
+            reassembly_budget: 64 << 20,
+            reassembly_timeout: Duration::from_secs(1),
+            session_idle_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -60,6 +86,8 @@ impl EndpointConfig {
         self.max_message = self.max_message.min(u32::MAX as usize - 64);
         self.max_sessions = self.max_sessions.clamp(1, u16::MAX as usize);
         self.rx_batch = self.rx_batch.clamp(1, 1024);
+        self.reassembly_timeout = self.reassembly_timeout.max(Duration::from_millis(1));
+        self.session_idle_timeout = self.session_idle_timeout.max(Duration::from_millis(1));
         self
     }
 }

@@ -29,6 +29,10 @@ impl Core {
     /// adds load. A scan is put off at most once in a row, so that a loop
     /// that always polls slowly still retransmits.
     pub(super) fn run_timers(&mut self, now: Instant, backlog: bool) {
+        if now >= self.next_server_scan {
+            self.scan_servers(now);
+            self.next_server_scan = now + self.server_scan_interval;
+        }
         let kept_up = now.duration_since(self.last_poll) < self.scan_interval && !backlog;
         self.last_poll = now;
         if now >= self.next_scan {

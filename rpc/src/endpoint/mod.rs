@@ -9,6 +9,8 @@
 //! - `mod.rs`: the round, packet dispatch, resets;
 //! - `client_role.rs` / `server_role.rs`: each role's half of the protocol;
 //! - `loss_recovery.rs`: retransmission timers and backoff (client only);
+//! - `expiry.rs`: server session expiry and eviction, reassembly timeouts;
+//! - `reassembly.rs`: a server request buffer sized by bytes received;
 //! - `handshake.rs`: connect, connect-ack and reset framing;
 //! - `ctl.rs`: what a callback may do mid-round; `event.rs`: what it gets,
 //!   and what an event's payload borrows;
@@ -39,8 +41,18 @@
 //!   twice; it gets the saved response, or, while the request still runs, a
 //!   credit-return for its last packet meaning "executing".
 //! - **Resets**: a packet for a session the receiver does not have is
-//!   answered with `reset`; a connect with a new nonce from a known address
-//!   means the peer restarted, and its old sessions are reset.
+//!   answered with `reset`. A connect with a new nonce naming a client
+//!   session number the server already has from that address opens a new
+//!   session; the old one is reset only when the new one sends its first
+//!   request (proof that the new endpoint receives at that address, so the
+//!   old one is gone). A connect alone resets nothing.
+//! - **Limits** (server, see `expiry.rs`): reassembly memory grows with the
+//!   bytes received, within `reassembly_budget`; a partly received request
+//!   is dropped after `reassembly_timeout`; sessions expire after
+//!   `session_idle_timeout` without a packet, and a connect to a full table
+//!   evicts the oldest half-open (else idle) session; one request per slot
+//!   executes at a time; response packets sent per ask are at most
+//!   `credits`.
 
 /// The session controls an [`Endpoint`] and a [`Ctl`] both offer, written
 /// once: each expands inside an `impl` whose `self.core` is (or derefs to)
@@ -122,10 +134,12 @@ mod client_role;
 pub mod config;
 mod ctl;
 pub mod event;
+mod expiry;
 mod handshake;
 mod loss_recovery;
 mod message_layout;
 mod packet_set;
+mod reassembly;
 mod server_role;
 mod session;
 pub mod stats;
@@ -145,7 +159,7 @@ use crate::error::RpcError;
 use crate::idle::IdleStrategy;
 use crate::transport::{RxBatch, Transport};
 use crate::wire::tern::{HEADER_LEN, PacketKind, TernPacket, TernRepr};
-use session::SessionTable;
+use session::{Session, SessionTable};
 use tx_queue::TxQueue;
 
 /// An RPC endpoint over transport `T`, in the client role, the server role,
@@ -173,6 +187,13 @@ pub(crate) struct Core {
     last_poll: Instant,
     /// The last timer scan was put off.
     scan_deferred: bool,
+    /// When the server-role scan (session expiry, reassembly timeouts)
+    /// runs next, and its interval.
+    next_server_scan: Instant,
+    server_scan_interval: Duration,
+    /// Idle server sessions picked by the last eviction scan, the one idle
+    /// longest last, each with the time of its last packet then.
+    evict_queue: Vec<(Instant, SessionId)>,
     /// Events that borrow nothing (connects, failures, resets), queued
     /// while session state is borrowed and handed to the round's callback
     /// right after the packet or timer scan that made them, in order.
@@ -216,6 +237,8 @@ impl<T: Transport> Endpoint<T> {
         let max_datagram = transport.max_datagram().clamp(64, u16::MAX as usize);
         let nonce = random_u64();
         let scan_interval = (config.retransmit_timeout / 4).max(Duration::from_micros(20));
+        let server_scan_interval = (config.reassembly_timeout.min(config.session_idle_timeout) / 4)
+            .clamp(Duration::from_millis(10), Duration::from_secs(1));
         Endpoint {
             rx: RxBatch::new(config.rx_batch, max_datagram),
             transport,
@@ -223,7 +246,7 @@ impl<T: Transport> Endpoint<T> {
                 config,
                 nonce,
                 max_datagram,
-                sessions: SessionTable::new((nonce >> 16) as u16),
+                sessions: SessionTable::new(),
                 txq: TxQueue::default(),
                 pending: VecDeque::new(),
                 stats: EndpointStats::default(),
@@ -231,6 +254,9 @@ impl<T: Transport> Endpoint<T> {
                 last_poll: Instant::now(),
                 scan_deferred: false,
                 scan_interval,
+                next_server_scan: Instant::now() + server_scan_interval,
+                server_scan_interval,
+                evict_queue: Vec::new(),
                 notices: Vec::new(),
                 credit_runs: Vec::new(),
             },
@@ -377,10 +403,10 @@ impl Core {
             return None;
         };
         match hdr.kind {
-            PacketKind::Connect => self.on_connect(peer, &hdr, payload),
+            PacketKind::Connect => self.on_connect(now, peer, &hdr, payload),
             PacketKind::ConnectAck => self.on_connect_ack(peer, &hdr, payload),
-            PacketKind::Request => return self.on_request(peer, &hdr, payload),
-            PacketKind::RequestForResponse => self.on_rfr(peer, &hdr, payload),
+            PacketKind::Request => return self.on_request(now, peer, &hdr, payload),
+            PacketKind::RequestForResponse => self.on_rfr(now, peer, &hdr, payload),
             PacketKind::CreditReturn => self.on_credit_return(now, peer, &hdr, payload),
             PacketKind::Response => return self.on_response(now, peer, &hdr, payload),
             PacketKind::Reset => self.on_reset(peer, &hdr, payload),
@@ -465,10 +491,25 @@ impl Core {
         }
     }
 
+    /// Removes session `num`, returning the reassembly bytes it held to
+    /// the budget. Every removal goes through here.
+    pub(crate) fn remove_session(&mut self, num: u16) -> Option<Box<Session>> {
+        let s = self.sessions.remove(num)?;
+        if let Some(server) = s.server() {
+            self.release_reassembly(server.reassembly_held());
+        }
+        Some(s)
+    }
+
+    /// Counts `bytes` of reassembly buffers freed.
+    pub(crate) fn release_reassembly(&mut self, bytes: usize) {
+        self.stats.reassembly_bytes -= bytes as u64;
+    }
+
     /// Drops session `num` because the peer is gone: fails its outstanding
     /// requests and reports [`Event::SessionReset`] (as notices).
     fn reset_session(&mut self, num: u16) {
-        let Some(s) = self.sessions.remove(num) else {
+        let Some(s) = self.remove_session(num) else {
             return;
         };
         self.stats.sessions_reset += 1;

@@ -2,17 +2,21 @@
 //!
 //! A session joins a client-role endpoint to a server-role endpoint. Each
 //! side numbers it in its own table; packets name the receiver's number.
-//! Numbers are handed out from a cursor that starts at a random place and
-//! moves on, so a restarted endpoint is unlikely to reuse a number a peer
-//! still remembers, and a freed number is not reused at once.
+//! Numbers are drawn at random (a keyed SipHash of a counter, the key
+//! secret to this endpoint; on collision the next free number), so a peer
+//! that saw some numbers cannot guess the others, and a restarted endpoint
+//! is unlikely to reuse a number a peer still remembers.
 
-use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::collections::{HashMap, VecDeque};
+use std::hash::BuildHasher;
 use std::net::SocketAddrV4;
 use std::time::Instant;
 
 use super::config::SESSION_SLOTS;
 use super::event::SessionId;
 use super::packet_set::PacketSet;
+use super::reassembly::Reassembly;
 use crate::wire::response::PREAMBLE_LEN;
 
 /// A client-side request slot.
@@ -101,12 +105,56 @@ pub(crate) struct ServerSlot {
     /// Request packets received (while `Receiving`).
     pub req_got: PacketSet,
     /// The request being reassembled (while `Receiving`, multi-packet).
-    pub req_buf: Vec<u8>,
+    pub req_buf: Reassembly,
+    /// When the last new packet of the request arrived (while `Receiving`).
+    pub req_rx_at: Option<Instant>,
     /// The saved response (while `Responded`).
     pub preamble: [u8; PREAMBLE_LEN],
     pub resp_payload: Vec<u8>,
     pub resp_len: usize,
     pub resp_pkts: usize,
+    /// Packets of the saved response sent so far (first sends and resends).
+    pub resp_sent: usize,
+}
+
+impl ServerSlot {
+    /// Whether a request is arriving or executing in this slot.
+    pub fn in_progress(&self) -> bool {
+        matches!(self.state, ServerState::Receiving | ServerState::Executing)
+    }
+}
+
+/// The server side of a session.
+#[derive(Debug)]
+pub(crate) struct ServerSide {
+    pub slots: [ServerSlot; SESSION_SLOTS],
+    /// When the last valid packet for the session arrived (the connect at
+    /// first).
+    pub last_rx: Instant,
+    /// The client has sent a request packet on the session, so it received
+    /// our connect-ack (it knows our random session number): not half-open.
+    pub established: bool,
+    /// A session of the same peer address and client session number, with
+    /// another nonce, that this one's connect named: reset once this one is
+    /// established (that proves the new endpoint owns the address, so the
+    /// old one is gone).
+    pub supersedes: Option<SessionId>,
+}
+
+impl ServerSide {
+    pub fn new(now: Instant, supersedes: Option<SessionId>) -> Self {
+        ServerSide {
+            slots: Default::default(),
+            last_rx: now,
+            established: false,
+            supersedes,
+        }
+    }
+
+    /// Reassembly bytes held by all slots.
+    pub fn reassembly_held(&self) -> usize {
+        self.slots.iter().map(|s| s.req_buf.held()).sum()
+    }
 }
 
 /// The client side of a session.
@@ -131,7 +179,7 @@ pub(crate) struct ClientSide {
 #[derive(Debug)]
 pub(crate) enum Role {
     Client(Box<ClientSide>),
-    Server(Box<[ServerSlot; SESSION_SLOTS]>),
+    Server(Box<ServerSide>),
 }
 
 /// One session.
@@ -164,7 +212,18 @@ impl Session {
     }
 
     pub fn server_slots(&self) -> Option<&[ServerSlot; SESSION_SLOTS]> {
+        self.server().map(|s| &s.slots)
+    }
+
+    pub fn server(&self) -> Option<&ServerSide> {
         match &self.role {
+            Role::Server(s) => Some(s),
+            Role::Client(_) => None,
+        }
+    }
+
+    pub fn server_mut(&mut self) -> Option<&mut ServerSide> {
+        match &mut self.role {
             Role::Server(s) => Some(s),
             Role::Client(_) => None,
         }
@@ -187,8 +246,16 @@ pub(crate) struct PeerKey {
 pub(crate) struct SessionTable {
     /// Indexed by session number; 65,536 entries (one pointer each).
     entries: Vec<Option<Box<Session>>>,
-    cursor: u16,
+    /// Keyed hash that draws session numbers, and how many were drawn.
+    numbers: RandomState,
+    drawn: u64,
     live: usize,
+    /// Server-role sessions live.
+    servers: usize,
+    /// Server sessions in the order they were accepted, for evicting the
+    /// oldest half-open one; entries of sessions gone or established are
+    /// skipped (and pruned by the expiry scan).
+    pub half_open: VecDeque<SessionId>,
     next_generation: u32,
     /// (peer, peer's number, role) -> our number; for connect dedup and resets.
     by_peer: HashMap<PeerKey, u16>,
@@ -197,13 +264,16 @@ pub(crate) struct SessionTable {
 }
 
 impl SessionTable {
-    pub fn new(start: u16) -> Self {
+    pub fn new() -> Self {
         let mut entries = Vec::new();
         entries.resize_with(1 << 16, || None);
         SessionTable {
             entries,
-            cursor: start,
+            numbers: RandomState::new(),
+            drawn: 0,
             live: 0,
+            servers: 0,
+            half_open: VecDeque::new(),
             next_generation: 1,
             by_peer: HashMap::new(),
             clients: Vec::new(),
@@ -212,6 +282,11 @@ impl SessionTable {
 
     pub fn live(&self) -> usize {
         self.live
+    }
+
+    /// Live server-role sessions.
+    pub fn servers(&self) -> usize {
+        self.servers
     }
 
     /// The session with number `num`.
@@ -239,23 +314,14 @@ impl SessionTable {
         self.by_peer.get(&key).copied()
     }
 
-    /// Our numbers of server-role sessions from `peer`.
-    pub fn server_sessions_of(&self, peer: SocketAddrV4) -> Vec<u16> {
-        self.by_peer
-            .iter()
-            .filter(|(k, _)| k.server_role && k.peer == peer)
-            .map(|(_, &n)| n)
-            .collect()
-    }
-
     /// Inserts a session built by `make` under a fresh number; the caller
     /// checks the session limit first.
     pub fn insert(&mut self, make: impl FnOnce(SessionId) -> Session) -> SessionId {
-        let mut num = self.cursor;
+        let mut num = self.numbers.hash_one(self.drawn) as u16;
+        self.drawn += 1;
         while self.entries[num as usize].is_some() {
             num = num.wrapping_add(1);
         }
-        self.cursor = num.wrapping_add(1);
         let id = SessionId {
             num,
             generation: self.next_generation,
@@ -271,6 +337,8 @@ impl SessionTable {
                 },
                 num,
             );
+            self.servers += 1;
+            self.half_open.push_back(id);
         } else {
             self.clients.push(num);
         }
@@ -302,6 +370,15 @@ impl SessionTable {
         };
         if self.by_peer.get(&key) == Some(&num) {
             self.by_peer.remove(&key);
+            // The session it superseded (not yet proven gone) takes the key back.
+            if let Some(old) = s.server().and_then(|x| x.supersedes)
+                && self.by_id(old).is_some()
+            {
+                self.by_peer.insert(key, old.num);
+            }
+        }
+        if s.is_server() {
+            self.servers -= 1;
         }
         if !s.is_server()
             && let Some(i) = self.clients.iter().position(|&c| c == num)

@@ -49,6 +49,28 @@ pub struct EndpointStats {
     pub tx_deferred: u64,
     /// Transport errors (the round goes on).
     pub io_errors: u64,
+    /// Bytes held now in reassembly buffers of partly received requests
+    /// (a gauge, not a counter; at most `reassembly_budget`).
+    pub reassembly_bytes: u64,
+    /// The most `reassembly_bytes` has been.
+    pub reassembly_peak: u64,
+    /// Requests refused with `rejected-overload` because their next packet
+    /// would have taken reassembly past `reassembly_budget`.
+    pub reassembly_rejected: u64,
+    /// Partly received requests dropped after `reassembly_timeout`.
+    pub reassembly_timeouts: u64,
+    /// Server sessions dropped after `session_idle_timeout` without a packet.
+    pub sessions_expired: u64,
+    /// Server sessions evicted to make room for a new connect.
+    pub sessions_evicted: u64,
+    /// Request packets for a slot whose previous request still executes
+    /// (more than 8 outstanding): not executed; the last packet is answered
+    /// `rejected-overload`.
+    pub requests_refused_busy: u64,
+    /// Response packets a request-for-response or a repeated last request
+    /// packet asked for but did not get: past the server's `credits` per
+    /// ask, or past twice the response's packets plus `credits` in all.
+    pub response_packets_refused: u64,
 }
 
 impl EndpointStats {
