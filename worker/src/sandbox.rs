@@ -48,8 +48,6 @@ pub(crate) struct Sandbox {
     /// pool) or only checks its time limit.
     pub preemptible: bool,
     pub slot: Arc<RunSlot>,
-    /// State of `random_get`'s xorshift generator.
-    pub rng: u64,
 }
 
 impl Sandbox {
@@ -70,7 +68,6 @@ impl Sandbox {
             fault: None,
             preemptible,
             slot,
-            rng: 0,
         }
     }
 }

@@ -6,9 +6,12 @@
 //! likewise implements its own WASI subset). There is no filesystem, no
 //! network and no environment: stdin is the request body, stdout the response
 //! (capped), stderr is kept (first 4 KiB) for error reports, there are no
-//! preopened directories, and `random_get` is a xorshift generator (not for
-//! cryptography). Anything not listed in [`SUPPORTED`] is refused at
-//! registration, naming the import.
+//! preopened directories, and `random_get` reads the operating system's
+//! random source (one `getrandom` system call per guest call). Anything not
+//! listed in [`SUPPORTED`] is refused at registration, naming the import.
+//!
+//! Each import is a plain `fn` with WASI's signature, registered by name in
+//! [`add_to_linker`].
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -47,6 +50,7 @@ const SUCCESS: i32 = 0;
 const EBADF: i32 = 8;
 const EFAULT: i32 = 21;
 const EINVAL: i32 = 28;
+const EIO: i32 = 29;
 const ENOSYS: i32 = 52;
 const ESPIPE: i32 = 70;
 
@@ -86,6 +90,14 @@ fn write_bytes(mem: &mut [u8], ptr: u32, bytes: &[u8]) -> Result<(), BadAddress>
     Ok(())
 }
 
+/// The `i`-th `(buf, len)` of the iovec array at `iovs`.
+fn iovec(mem: &[u8], iovs: u32, i: u32) -> Result<(u32, u32), BadAddress> {
+    let at = iovs
+        .checked_add(i.checked_mul(8).ok_or(BadAddress)?)
+        .ok_or(BadAddress)?;
+    Ok((read_u32(mem, at)?, read_u32(mem, at.wrapping_add(4))?))
+}
+
 /// Runs `f` over the guest's memory and the sandbox, turning a bad address
 /// into `EFAULT` and a missing memory export into `EINVAL`.
 fn with_memory(
@@ -99,8 +111,9 @@ fn with_memory(
     f(bytes, sandbox).unwrap_or(EFAULT)
 }
 
-fn zero_sizes(caller: &mut Caller<'_, Sandbox>, count_ptr: u32, size_ptr: u32) -> i32 {
-    with_memory(caller, |mem, _| {
+/// `args_sizes_get` and `environ_sizes_get`: no arguments, no environment.
+fn zero_sizes(mut caller: Caller<'_, Sandbox>, count_ptr: u32, size_ptr: u32) -> i32 {
+    with_memory(&mut caller, |mem, _| {
         write_bytes(mem, count_ptr, &0u32.to_le_bytes())?;
         write_bytes(mem, size_ptr, &0u32.to_le_bytes())?;
         Ok(SUCCESS)
@@ -108,7 +121,7 @@ fn zero_sizes(caller: &mut Caller<'_, Sandbox>, count_ptr: u32, size_ptr: u32) -
 }
 
 fn fd_read(
-    caller: &mut Caller<'_, Sandbox>,
+    mut caller: Caller<'_, Sandbox>,
     fd: i32,
     iovs: u32,
     iovs_len: u32,
@@ -117,13 +130,10 @@ fn fd_read(
     if fd != 0 {
         return EBADF;
     }
-    with_memory(caller, |mem, sb| {
+    with_memory(&mut caller, |mem, sb| {
         let mut total: u32 = 0;
         for i in 0..iovs_len {
-            let at = iovs
-                .checked_add(i.checked_mul(8).ok_or(BadAddress)?)
-                .ok_or(BadAddress)?;
-            let (buf, len) = (read_u32(mem, at)?, read_u32(mem, at.wrapping_add(4))?);
+            let (buf, len) = iovec(mem, iovs, i)?;
             let left = &sb.stdin[sb.stdin_pos..];
             let n = left.len().min(len as usize);
             if n == 0 {
@@ -140,7 +150,7 @@ fn fd_read(
 }
 
 fn fd_write(
-    caller: &mut Caller<'_, Sandbox>,
+    mut caller: Caller<'_, Sandbox>,
     fd: i32,
     iovs: u32,
     iovs_len: u32,
@@ -150,13 +160,16 @@ fn fd_write(
         return Ok(EBADF);
     }
     let mut over_limit = false;
-    let errno = with_memory(caller, |mem, sb| {
+    let errno = with_memory(&mut caller, |mem, sb| {
         let mut total: u32 = 0;
         for i in 0..iovs_len {
-            let at = iovs
-                .checked_add(i.checked_mul(8).ok_or(BadAddress)?)
-                .ok_or(BadAddress)?;
-            let (buf, len) = (read_u32(mem, at)?, read_u32(mem, at.wrapping_add(4))?);
+            let (buf, len) = iovec(mem, iovs, i)?;
+            // The count written back is a u32: iovecs summing past it (they
+            // may all point at the same bytes) are refused, as writev refuses
+            // a sum past ssize_t, rather than reported wrapped.
+            let Some(sum) = total.checked_add(len) else {
+                return Ok(EINVAL);
+            };
             let src = range(mem, buf, len)?;
             if fd == 1 {
                 if sb.stdout.len() + src.len() > sb.max_output {
@@ -169,7 +182,7 @@ fn fd_write(
                 sb.stderr
                     .extend_from_slice(&mem[src.start..src.start + keep]);
             }
-            total += len;
+            total = sum;
         }
         write_bytes(mem, nwritten_ptr, &total.to_le_bytes())?;
         Ok(SUCCESS)
@@ -181,7 +194,7 @@ fn fd_write(
     Ok(errno)
 }
 
-fn fd_fdstat_get(caller: &mut Caller<'_, Sandbox>, fd: i32, ptr: u32) -> i32 {
+fn fd_fdstat_get(mut caller: Caller<'_, Sandbox>, fd: i32, ptr: u32) -> i32 {
     let rights = match fd {
         0 => RIGHT_FD_READ,
         1 | 2 => RIGHT_FD_WRITE,
@@ -191,13 +204,13 @@ fn fd_fdstat_get(caller: &mut Caller<'_, Sandbox>, fd: i32, ptr: u32) -> i32 {
     // buffers stdout and writes it in few calls.
     let mut stat = [0u8; 24];
     stat[8..16].copy_from_slice(&rights.to_le_bytes());
-    with_memory(caller, |mem, _| {
+    with_memory(&mut caller, |mem, _| {
         write_bytes(mem, ptr, &stat)?;
         Ok(SUCCESS)
     })
 }
 
-fn clock_time_get(caller: &mut Caller<'_, Sandbox>, id: i32, ptr: u32) -> i32 {
+fn clock_time_get(mut caller: Caller<'_, Sandbox>, id: i32, _precision: u64, ptr: u32) -> i32 {
     let ns: u64 = match id {
         // realtime
         0 => SystemTime::now()
@@ -208,134 +221,95 @@ fn clock_time_get(caller: &mut Caller<'_, Sandbox>, id: i32, ptr: u32) -> i32 {
         1..=3 => clock::now_ns(),
         _ => return EINVAL,
     };
-    with_memory(caller, |mem, _| {
+    with_memory(&mut caller, |mem, _| {
         write_bytes(mem, ptr, &ns.to_le_bytes())?;
         Ok(SUCCESS)
     })
 }
 
-fn random_get(caller: &mut Caller<'_, Sandbox>, buf: u32, len: u32) -> i32 {
-    with_memory(caller, |mem, sb| {
-        let dst = range(mem, buf, len)?;
-        if sb.rng == 0 {
-            sb.rng = clock::now_ns() | 1;
-        }
-        for chunk in mem[dst].chunks_mut(8) {
-            // xorshift64
-            sb.rng ^= sb.rng << 13;
-            sb.rng ^= sb.rng >> 7;
-            sb.rng ^= sb.rng << 17;
-            chunk.copy_from_slice(&sb.rng.to_le_bytes()[..chunk.len()]);
-        }
+fn clock_res_get(mut caller: Caller<'_, Sandbox>, _id: i32, ptr: u32) -> i32 {
+    with_memory(&mut caller, |mem, _| {
+        write_bytes(mem, ptr, &1u64.to_le_bytes())?;
         Ok(SUCCESS)
     })
+}
+
+/// Fills the guest's buffer from the operating system's random source
+/// (`getrandom(2)`), as wasmtime-wasi does: guests use it for hash seeds
+/// and keys, which a clock-seeded generator would make guessable.
+fn random_get(mut caller: Caller<'_, Sandbox>, buf: u32, len: u32) -> i32 {
+    with_memory(&mut caller, |mem, _| {
+        let dst = range(mem, buf, len)?;
+        Ok(match getrandom::fill(&mut mem[dst]) {
+            Ok(()) => SUCCESS,
+            Err(_) => EIO,
+        })
+    })
+}
+
+/// The descriptor-only imports: fds 0-2 exist (and are not seekable or
+/// settable), no other fd does, and there are no preopened directories.
+fn fd_close(_: Caller<'_, Sandbox>, fd: i32) -> i32 {
+    std_fd_or_ebadf(fd, SUCCESS)
+}
+
+fn fd_fdstat_set_flags(_: Caller<'_, Sandbox>, fd: i32, _flags: i32) -> i32 {
+    std_fd_or_ebadf(fd, ENOSYS)
+}
+
+fn fd_seek(_: Caller<'_, Sandbox>, fd: i32, _off: i64, _whence: i32, _out: u32) -> i32 {
+    std_fd_or_ebadf(fd, ESPIPE)
+}
+
+fn std_fd_or_ebadf(fd: i32, errno: i32) -> i32 {
+    if (0..=2).contains(&fd) { errno } else { EBADF }
+}
+
+fn fd_prestat_get(_: Caller<'_, Sandbox>, _fd: i32, _ptr: u32) -> i32 {
+    EBADF
+}
+
+fn fd_prestat_dir_name(_: Caller<'_, Sandbox>, _fd: i32, _ptr: u32, _len: u32) -> i32 {
+    EBADF
+}
+
+/// `args_get`, `environ_get`: nothing to copy.
+fn no_strings(_: Caller<'_, Sandbox>, _: u32, _: u32) -> i32 {
+    SUCCESS
+}
+
+fn proc_exit(_: Caller<'_, Sandbox>, code: i32) -> wasmtime::Result<()> {
+    Err(wasmtime::Error::new(GuestExit(code)))
+}
+
+fn sched_yield(_: Caller<'_, Sandbox>) -> i32 {
+    SUCCESS
+}
+
+fn poll_oneoff(_: Caller<'_, Sandbox>, _: u32, _: u32, _: u32, _: u32) -> i32 {
+    ENOSYS
 }
 
 /// Adds every import of [`SUPPORTED`] to `linker`.
 pub(crate) fn add_to_linker(linker: &mut Linker<Sandbox>) -> wasmtime::Result<()> {
     let m = MODULE;
-    linker.func_wrap(m, "args_get", |_: Caller<'_, Sandbox>, _: u32, _: u32| {
-        SUCCESS
-    })?;
-    linker.func_wrap(
-        m,
-        "args_sizes_get",
-        |mut c: Caller<'_, Sandbox>, a: u32, b: u32| zero_sizes(&mut c, a, b),
-    )?;
-    linker.func_wrap(
-        m,
-        "environ_get",
-        |_: Caller<'_, Sandbox>, _: u32, _: u32| SUCCESS,
-    )?;
-    linker.func_wrap(
-        m,
-        "environ_sizes_get",
-        |mut c: Caller<'_, Sandbox>, a: u32, b: u32| zero_sizes(&mut c, a, b),
-    )?;
-    linker.func_wrap(
-        m,
-        "clock_res_get",
-        |mut c: Caller<'_, Sandbox>, _id: i32, ptr: u32| {
-            with_memory(&mut c, |mem, _| {
-                write_bytes(mem, ptr, &1u64.to_le_bytes())?;
-                Ok(SUCCESS)
-            })
-        },
-    )?;
-    linker.func_wrap(
-        m,
-        "clock_time_get",
-        |mut c: Caller<'_, Sandbox>, id: i32, _precision: u64, ptr: u32| {
-            clock_time_get(&mut c, id, ptr)
-        },
-    )?;
-    linker.func_wrap(m, "fd_close", |_: Caller<'_, Sandbox>, fd: i32| {
-        if (0..=2).contains(&fd) {
-            SUCCESS
-        } else {
-            EBADF
-        }
-    })?;
-    linker.func_wrap(
-        m,
-        "fd_fdstat_get",
-        |mut c: Caller<'_, Sandbox>, fd: i32, ptr: u32| fd_fdstat_get(&mut c, fd, ptr),
-    )?;
-    linker.func_wrap(
-        m,
-        "fd_fdstat_set_flags",
-        |_: Caller<'_, Sandbox>, fd: i32, _flags: i32| {
-            if (0..=2).contains(&fd) { ENOSYS } else { EBADF }
-        },
-    )?;
-    linker.func_wrap(
-        m,
-        "fd_prestat_get",
-        |_: Caller<'_, Sandbox>, _fd: i32, _ptr: u32| EBADF,
-    )?;
-    linker.func_wrap(
-        m,
-        "fd_prestat_dir_name",
-        |_: Caller<'_, Sandbox>, _fd: i32, _ptr: u32, _len: u32| EBADF,
-    )?;
-    linker.func_wrap(
-        m,
-        "fd_read",
-        |mut c: Caller<'_, Sandbox>, fd: i32, iovs: u32, n: u32, out: u32| {
-            fd_read(&mut c, fd, iovs, n, out)
-        },
-    )?;
-    linker.func_wrap(
-        m,
-        "fd_seek",
-        |_: Caller<'_, Sandbox>, fd: i32, _off: i64, _whence: i32, _out: u32| {
-            if (0..=2).contains(&fd) { ESPIPE } else { EBADF }
-        },
-    )?;
-    linker.func_wrap(
-        m,
-        "fd_write",
-        |mut c: Caller<'_, Sandbox>, fd: i32, iovs: u32, n: u32, out: u32| {
-            fd_write(&mut c, fd, iovs, n, out)
-        },
-    )?;
-    linker.func_wrap(
-        m,
-        "proc_exit",
-        |_: Caller<'_, Sandbox>, code: i32| -> wasmtime::Result<()> {
-            Err(wasmtime::Error::new(GuestExit(code)))
-        },
-    )?;
-    linker.func_wrap(
-        m,
-        "random_get",
-        |mut c: Caller<'_, Sandbox>, buf: u32, len: u32| random_get(&mut c, buf, len),
-    )?;
-    linker.func_wrap(m, "sched_yield", |_: Caller<'_, Sandbox>| SUCCESS)?;
-    linker.func_wrap(
-        m,
-        "poll_oneoff",
-        |_: Caller<'_, Sandbox>, _: u32, _: u32, _: u32, _: u32| ENOSYS,
-    )?;
+    linker.func_wrap(m, "args_get", no_strings)?;
+    linker.func_wrap(m, "args_sizes_get", zero_sizes)?;
+    linker.func_wrap(m, "environ_get", no_strings)?;
+    linker.func_wrap(m, "environ_sizes_get", zero_sizes)?;
+    linker.func_wrap(m, "clock_res_get", clock_res_get)?;
+    linker.func_wrap(m, "clock_time_get", clock_time_get)?;
+    linker.func_wrap(m, "fd_close", fd_close)?;
+    linker.func_wrap(m, "fd_fdstat_get", fd_fdstat_get)?;
+    linker.func_wrap(m, "fd_fdstat_set_flags", fd_fdstat_set_flags)?;
+    linker.func_wrap(m, "fd_prestat_get", fd_prestat_get)?;
+    linker.func_wrap(m, "fd_prestat_dir_name", fd_prestat_dir_name)?;
+    linker.func_wrap(m, "fd_read", fd_read)?;
+    linker.func_wrap(m, "fd_seek", fd_seek)?;
+    linker.func_wrap(m, "fd_write", fd_write)?;
+    linker.func_wrap(m, "proc_exit", proc_exit)?;
+    linker.func_wrap(m, "random_get", random_get)?;
+    linker.func_wrap(m, "sched_yield", sched_yield)?;
+    linker.func_wrap(m, "poll_oneoff", poll_oneoff)?;
     Ok(())
 }
