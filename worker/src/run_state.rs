@@ -43,38 +43,100 @@ impl WorkerShared {
 /// epoch callback inside the guest, written by the worker loop (each slice)
 /// and by the dispatcher (new arrivals, preemption). One per worker,
 /// allocated once.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct RunSlot {
     /// Absolute time at which the running request exceeds its execution
     /// limit, given the execution time it used before this slice.
     exec_deadline_ns: AtomicU64,
+    /// Absolute time from which the running request is overdue: past its
+    /// deadline with at least one quantum run ([`overdue_at_ns`]);
+    /// `u64::MAX` when it has no deadline.
+    overdue_ns: AtomicU64,
+    /// Absolute time at which the running request overruns its expected
+    /// execution time enough to be demoted ([`demote_at_ns`]); `u64::MAX`
+    /// when it is demoted already or cannot be (not preemptible).
+    demote_ns: AtomicU64,
     /// Set when the worker's scheduler should look at its inbox at the next
     /// epoch tick: a job arrived, or the dispatcher asked for a preemption.
     reschedule: AtomicBool,
 }
 
+impl Default for RunSlot {
+    /// No limits, no reschedule asked for.
+    fn default() -> Self {
+        RunSlot {
+            exec_deadline_ns: AtomicU64::new(u64::MAX),
+            overdue_ns: AtomicU64::new(u64::MAX),
+            demote_ns: AtomicU64::new(u64::MAX),
+            reschedule: AtomicBool::new(false),
+        }
+    }
+}
+
+/// What the epoch callback should do with the running request at a tick.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TickVerdict {
+    /// Keep running (or yield, if a reschedule was asked for).
+    Run,
+    /// It has used up its execution-time limit: end it.
+    ExecLimit,
+    /// It is past its deadline and has run a quantum: end it.
+    Overdue,
+    /// It has overrun its expected time: yield so the worker demotes it.
+    Demote,
+}
+
 impl RunSlot {
     /// Starts a run slice at `now_ns` of a request limited to `max_exec` of
     /// execution that has already run `used_ns`: the request times out at
-    /// `now + (max_exec - used)` (saturating; never before `now`).
+    /// `now + (max_exec - used)` (saturating; never before `now`). No
+    /// deadline and no demotion unless [`set_overdue_at`](Self::set_overdue_at)
+    /// and [`set_demote_at`](Self::set_demote_at) follow.
     #[inline]
     pub fn start_slice(&self, now_ns: u64, max_exec: Duration, used_ns: u64) {
         self.exec_deadline_ns.store(
             slice_deadline_ns(now_ns, max_exec, used_ns),
             Ordering::Relaxed,
         );
+        self.overdue_ns.store(u64::MAX, Ordering::Relaxed);
+        self.demote_ns.store(u64::MAX, Ordering::Relaxed);
+    }
+
+    /// Ends the running request at the first tick at or after `at_ns`
+    /// ([`overdue_at_ns`]).
+    #[inline]
+    pub fn set_overdue_at(&self, at_ns: u64) {
+        self.overdue_ns.store(at_ns, Ordering::Relaxed);
+    }
+
+    /// Has the running request yield for demotion at the first tick at or
+    /// after `at_ns` ([`demote_at_ns`]).
+    #[inline]
+    pub fn set_demote_at(&self, at_ns: u64) {
+        self.demote_ns.store(at_ns, Ordering::Relaxed);
     }
 
     /// Lifts the execution limit (a sandbox that is instantiated but never
     /// called).
     pub fn no_exec_limit(&self) {
         self.exec_deadline_ns.store(u64::MAX, Ordering::Relaxed);
+        self.overdue_ns.store(u64::MAX, Ordering::Relaxed);
+        self.demote_ns.store(u64::MAX, Ordering::Relaxed);
     }
 
-    /// Whether the running request has used up its execution time at `now_ns`.
+    /// What to do with the running request at a tick at `now_ns`: three
+    /// relaxed loads and compares.
     #[inline]
-    pub fn exec_limit_passed(&self, now_ns: u64) -> bool {
-        now_ns >= self.exec_deadline_ns.load(Ordering::Relaxed)
+    pub fn verdict(&self, now_ns: u64) -> TickVerdict {
+        if now_ns >= self.exec_deadline_ns.load(Ordering::Relaxed) {
+            TickVerdict::ExecLimit
+        } else if now_ns >= self.overdue_ns.load(Ordering::Relaxed) {
+            TickVerdict::Overdue
+        } else if now_ns >= self.demote_ns.load(Ordering::Relaxed) {
+            TickVerdict::Demote
+        } else {
+            TickVerdict::Run
+        }
     }
 
     /// Asks the worker to look at its inbox at the next epoch check.
@@ -110,6 +172,34 @@ fn slice_deadline_ns(now_ns: u64, max_exec: Duration, used_ns: u64) -> u64 {
     now_ns.saturating_add(exec_budget_ns(max_exec).saturating_sub(used_ns))
 }
 
+/// When a request with absolute deadline `deadline_ns`, starting a slice at
+/// `now_ns` after `used_ns` of execution, is ended as overdue: at its
+/// deadline, but not before it has run `grace_ns` (one quantum) in all, so
+/// that a request that merely started late and ends within microseconds is
+/// answered rather than killed for the time it spent queued. Saturating.
+#[inline]
+pub(crate) fn overdue_at_ns(now_ns: u64, used_ns: u64, deadline_ns: u64, grace_ns: u64) -> u64 {
+    deadline_ns.max(now_ns.saturating_add(grace_ns.saturating_sub(used_ns)))
+}
+
+/// How many times its expected execution time a request may run before it
+/// counts as overrunning and is demoted below every request that does not.
+pub(crate) const DEMOTE_AFTER_EXPECTED: u64 = 2;
+
+/// Execution time after which a request expected to take `expected_ns` is
+/// demoted: [`DEMOTE_AFTER_EXPECTED`] times it.
+#[inline]
+pub(crate) fn demote_after_ns(expected_ns: u64) -> u64 {
+    expected_ns.saturating_mul(DEMOTE_AFTER_EXPECTED)
+}
+
+/// When a slice starting at `now_ns` after `used_ns` of execution reaches
+/// the demotion point of a request expected to take `expected_ns`.
+#[inline]
+pub(crate) fn demote_at_ns(now_ns: u64, used_ns: u64, expected_ns: u64) -> u64 {
+    now_ns.saturating_add(demote_after_ns(expected_ns).saturating_sub(used_ns))
+}
+
 /// The start a resumed request publishes: `now_ns` minus the execution time
 /// it used before (so `start + expected` is still its expected finish),
 /// kept at least 1 because 0 means "nothing running" in the published state.
@@ -137,13 +227,50 @@ mod tests {
     }
 
     #[test]
-    fn the_slot_says_when_the_limit_passed() {
+    fn the_slot_says_which_limit_passed() {
         let slot = RunSlot::default();
+        assert_eq!(slot.verdict(u64::MAX - 1), TickVerdict::Run);
         slot.start_slice(100 * MS, Duration::from_millis(10), 4 * MS);
-        assert!(!slot.exec_limit_passed(106 * MS - 1));
-        assert!(slot.exec_limit_passed(106 * MS));
+        assert_eq!(slot.verdict(106 * MS - 1), TickVerdict::Run);
+        assert_eq!(slot.verdict(106 * MS), TickVerdict::ExecLimit);
+        slot.set_overdue_at(103 * MS);
+        slot.set_demote_at(101 * MS);
+        assert_eq!(slot.verdict(101 * MS - 1), TickVerdict::Run);
+        assert_eq!(slot.verdict(101 * MS), TickVerdict::Demote);
+        assert_eq!(slot.verdict(103 * MS), TickVerdict::Overdue);
+        // The execution limit is said first when both passed.
+        assert_eq!(slot.verdict(200 * MS), TickVerdict::ExecLimit);
+        // A new slice starts without deadline or demotion.
+        slot.start_slice(300 * MS, Duration::from_millis(10), 0);
+        assert_eq!(slot.verdict(305 * MS), TickVerdict::Run);
         slot.no_exec_limit();
-        assert!(!slot.exec_limit_passed(u64::MAX - 1));
+        assert_eq!(slot.verdict(u64::MAX - 1), TickVerdict::Run);
+    }
+
+    #[test]
+    fn overdue_at_the_deadline_after_a_quantum_of_work() {
+        let q = MS / 5; // 200 µs
+        // Deadline ahead: the deadline.
+        assert_eq!(overdue_at_ns(100 * MS, 0, 110 * MS, q), 110 * MS);
+        // Starts after its deadline: one quantum of work first.
+        assert_eq!(overdue_at_ns(100 * MS, 0, 90 * MS, q), 100 * MS + q);
+        // Resumed after 150 µs of work: the 50 µs left of the quantum.
+        assert_eq!(
+            overdue_at_ns(100 * MS, 150_000, 90 * MS, q),
+            100 * MS + 50_000
+        );
+        // Ran more than a quantum already: now.
+        assert_eq!(overdue_at_ns(100 * MS, q + 1, 90 * MS, q), 100 * MS);
+        assert_eq!(overdue_at_ns(u64::MAX - 1, 0, 0, q), u64::MAX);
+    }
+
+    #[test]
+    fn demotion_after_twice_the_expected_time() {
+        assert_eq!(demote_after_ns(50_000), 100_000);
+        assert_eq!(demote_at_ns(100 * MS, 0, 50_000), 100 * MS + 100_000);
+        assert_eq!(demote_at_ns(100 * MS, 30_000, 50_000), 100 * MS + 70_000);
+        assert_eq!(demote_at_ns(100 * MS, MS, 50_000), 100 * MS);
+        assert_eq!(demote_at_ns(5, 0, u64::MAX), u64::MAX);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tern_sched::clock;
 use wasmtime::{ResourceLimiter, StoreContextMut, UpdateDeadline};
 
-use crate::run_state::RunSlot;
+use crate::run_state::{RunSlot, TickVerdict};
 
 /// How much of stderr a WASI function's failure report keeps.
 pub(crate) const STDERR_CAP: usize = 4096;
@@ -18,6 +18,7 @@ pub(crate) enum Fault {
     OutOfMemory,
     OutputTooLarge,
     Timeout,
+    DeadlinePassed,
 }
 
 /// The error a host hook raises to unwind the guest; the [`Fault`] it
@@ -104,13 +105,22 @@ impl ResourceLimiter for Sandbox {
 }
 
 /// The epoch-deadline callback: runs in the guest's context at each epoch
-/// tick. Ends the request if it has used up its execution time; otherwise
-/// yields to the worker's scheduler when it has something new to look at.
+/// tick. Ends the request if it has used up its execution time or is
+/// overdue (past its deadline after a quantum of work); otherwise, on a
+/// preemptible worker, yields to the worker's scheduler when it has
+/// something new to look at or the request has overrun its expected time
+/// (so the worker demotes it).
 pub(crate) fn on_epoch(mut cx: StoreContextMut<'_, Sandbox>) -> wasmtime::Result<UpdateDeadline> {
     let data = cx.data_mut();
-    if data.slot.exec_limit_passed(clock::now_ns()) {
-        data.fault = Some(Fault::Timeout);
-        return Err(wasmtime::Error::new(HostStop(Fault::Timeout)));
+    let stop = |data: &mut Sandbox, fault| {
+        data.fault = Some(fault);
+        Err(wasmtime::Error::new(HostStop(fault)))
+    };
+    match data.slot.verdict(clock::now_ns()) {
+        TickVerdict::ExecLimit => return stop(data, Fault::Timeout),
+        TickVerdict::Overdue => return stop(data, Fault::DeadlinePassed),
+        TickVerdict::Demote if data.preemptible => return Ok(UpdateDeadline::Yield(1)),
+        TickVerdict::Demote | TickVerdict::Run => {}
     }
     if data.preemptible && data.slot.reschedule_requested() {
         return Ok(UpdateDeadline::Yield(1));

@@ -2,6 +2,14 @@
 //! the first as a future polled on this thread, and at each epoch yield let
 //! the local scheduler decide whether to keep running it or switch to an
 //! earlier deadline (the preempted future is kept and resumed later).
+//!
+//! No overdue request holds the worker: one still running at a tick past
+//! its deadline, once it has run a quantum, is ended with
+//! [`Outcome::DeadlinePassed`] (by the epoch callback while it runs, or here
+//! when a suspended one comes up again); and on a preemptible worker one
+//! that has run twice its expected time is demoted (its queue key is
+//! [`demoted_key`]: later than every request that has not overrun), so any
+//! honest request switches in ahead of it.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -18,7 +26,9 @@ use crate::executor::{block_on, poll_once};
 use crate::function::Function;
 use crate::invoke::{Payload, invoke};
 use crate::run_queue::{LocalQueue, RunQueue};
-use crate::run_state::{WorkerShared, virtual_start_ns};
+use crate::run_state::{
+    WorkerShared, demote_after_ns, demote_at_ns, overdue_at_ns, virtual_start_ns,
+};
 use crate::runtime::Runtime;
 
 /// Everything a worker thread owns, moved into it at spawn.
@@ -44,6 +54,34 @@ struct Task<'rt> {
     future: Option<Invocation<'rt>>,
     /// Execution time used so far, ns.
     exec_ns: u64,
+    /// Whether it has overrun its expected time (preemptible workers only)
+    /// and is queued and published behind every request that has not.
+    demoted: bool,
+}
+
+impl Task<'_> {
+    /// Its key in the local EDF queue: its deadline, or [`demoted_key`].
+    fn key(&self) -> u64 {
+        if self.demoted {
+            demoted_key(self.job.deadline_ns)
+        } else {
+            self.job.deadline_ns
+        }
+    }
+
+    /// Whether it is overdue at `now_ns`: past its deadline with at least
+    /// `grace_ns` (a quantum) of execution.
+    fn overdue(&self, now_ns: u64, grace_ns: u64) -> bool {
+        now_ns >= self.job.deadline_ns && self.exec_ns >= grace_ns
+    }
+}
+
+/// The local EDF key of a demoted request with deadline `deadline_ns`:
+/// above every deadline (the clock stays below 2^63 ns, 292 years), and
+/// among demoted requests still by deadline.
+#[inline]
+pub(crate) fn demoted_key(deadline_ns: u64) -> u64 {
+    deadline_ns | (1 << 63)
 }
 
 /// The worker thread's body; returns when the pool stops.
@@ -65,6 +103,7 @@ pub(crate) fn run_worker(ctx: WorkerContext) {
         tracing::warn!(worker = index, core, "cannot pin worker thread to core");
     }
     let rt: &Runtime = &runtime;
+    let grace_ns = u64::try_from(rt.config().quantum.as_nanos()).unwrap_or(u64::MAX);
     let mut queue: RunQueue<Task<'_>> = RunQueue::new(local_queue);
     let mut idle_marked = false;
     let finish = |task: Task<'_>, outcome: Outcome, output: Vec<u8>| {
@@ -99,6 +138,14 @@ pub(crate) fn run_worker(ctx: WorkerContext) {
             finish(task, Outcome::Rejected, Vec::new());
             continue;
         };
+        // A suspended request that came up again past its deadline, with a
+        // quantum run already: end it without resuming (dropping its future
+        // unwinds its fiber).
+        if task.overdue(clock::now_ns(), grace_ns) {
+            task.future = None;
+            finish(task, Outcome::DeadlinePassed, Vec::new());
+            continue;
+        }
         // Run slices of this task until it completes or yields to an
         // earlier deadline.
         loop {
@@ -110,9 +157,20 @@ pub(crate) fn run_worker(ctx: WorkerContext) {
                 virtual_start_ns(start, task.exec_ns),
                 task.job.expected_ns,
             );
-            shared
-                .slot
-                .start_slice(start, function.limits.max_exec, task.exec_ns);
+            if task.demoted {
+                shared.state.on_demoted();
+            }
+            let slot = &shared.slot;
+            slot.start_slice(start, function.limits.max_exec, task.exec_ns);
+            slot.set_overdue_at(overdue_at_ns(
+                start,
+                task.exec_ns,
+                task.job.deadline_ns,
+                grace_ns,
+            ));
+            if preemptible && !task.demoted {
+                slot.set_demote_at(demote_at_ns(start, task.exec_ns, task.job.expected_ns));
+            }
             if !preemptible {
                 // Not preemptible: the invocation makes synchronous calls and is ready at
                 // its first poll, so it runs on this stack, no box.
@@ -148,13 +206,14 @@ pub(crate) fn run_worker(ctx: WorkerContext) {
                     break;
                 }
                 Poll::Pending => {
+                    if !task.demoted && task.exec_ns >= demote_after_ns(task.job.expected_ns) {
+                        task.demoted = true;
+                    }
                     take_inbox(&shared, rt, &mut queue);
                     if stop.load(Ordering::Acquire)
-                        || queue
-                            .earliest_deadline()
-                            .is_some_and(|d| d < task.job.deadline_ns)
+                        || queue.earliest_deadline().is_some_and(|d| d < task.key())
                     {
-                        queue.push(task.job.deadline_ns, task);
+                        queue.push(task.key(), task);
                         break;
                     }
                 }
@@ -184,6 +243,7 @@ fn take_inbox<'rt>(shared: &WorkerShared, rt: &'rt Runtime, queue: &mut RunQueue
                 function,
                 future: None,
                 exec_ns: 0,
+                demoted: false,
             },
         );
     }

@@ -79,8 +79,14 @@ pub enum Outcome {
     /// out-of-bounds access...), a raw-ABI contract violation, or an internal
     /// error of the host; the message says which.
     Trap(String),
-    /// The function ran longer than its route's execution-time limit.
+    /// The function ran longer than its route's execution-time limit
+    /// (`max-exec-us`).
     Timeout,
+    /// The request was still running past its absolute deadline (arrival +
+    /// `relative-deadline-us`) after it had run at least one quantum: the
+    /// worker ended it at that epoch tick, as SLEdge kills a sandbox at its
+    /// deadline, so that an overdue request cannot hold the worker.
+    DeadlinePassed,
     /// The function tried to grow its memory past its route's limit.
     OutOfMemory,
     /// The function overflowed the Wasm stack.
@@ -109,6 +115,7 @@ impl fmt::Display for Outcome {
             Outcome::Ok => f.write_str("ok"),
             Outcome::Trap(msg) => write!(f, "trap: {msg}"),
             Outcome::Timeout => f.write_str("execution time limit exceeded"),
+            Outcome::DeadlinePassed => f.write_str("deadline passed while running"),
             Outcome::OutOfMemory => f.write_str("memory limit exceeded"),
             Outcome::StackOverflow => f.write_str("stack overflow"),
             Outcome::OutputTooLarge => f.write_str("output limit exceeded"),
@@ -135,5 +142,9 @@ mod tests {
         assert!(Outcome::Ok.is_ok() && !Outcome::Rejected.is_ok());
         assert_eq!(Outcome::ExitCode(3).to_string(), "exited with code 3");
         assert_eq!(Outcome::Trap("x".into()).to_string(), "trap: x");
+        assert_eq!(
+            Outcome::DeadlinePassed.to_string(),
+            "deadline passed while running"
+        );
     }
 }

@@ -87,7 +87,7 @@ pub(super) struct RouteFile {
     #[serde(default, deserialize_with = "present")]
     pub http_resp_size: Option<Bytes>,
     #[serde(default, deserialize_with = "present")]
-    pub max_exec_us: Option<Micros>,
+    pub max_exec_us: Option<ExecLimit>,
     #[serde(default, deserialize_with = "present")]
     pub max_memory_bytes: Option<Bytes>,
     #[serde(default, deserialize_with = "present")]
@@ -172,6 +172,9 @@ bounded_uint! {
     Micros: 0, u64::MAX, "a non-negative integer (µs)";
     /// `relative-deadline-us`: a time in µs that must not be 0.
     Deadline: 1, u64::MAX, "a relative deadline greater than 0 (µs)";
+    /// `max-exec-us`: 0 would allow no execution at all, so it is refused
+    /// rather than silently read as a one-quantum limit.
+    ExecLimit: 1, u64::MAX, "an execution-time limit of at least 1 µs (omit the key for the default of 5 s)";
     /// A size in bytes.
     Bytes: 0, u64::MAX, "a non-negative integer (bytes)";
     /// `admissions-percentile`.
