@@ -22,7 +22,7 @@ const GAP: Duration = Duration::from_millis(5);
 /// 2 of every 25 slots (8%) are loops in a hostile phase, skipped otherwise
 /// (so `/fib`'s own rate is the same in both).
 fn is_hostile_slot(i: u64) -> bool {
-    i % 25 == 0 || i % 25 == 12
+    i.is_multiple_of(25) || i % 25 == 12
 }
 
 #[derive(Default)]

@@ -48,14 +48,17 @@ pub(crate) struct RunSlot {
     /// Absolute time at which the running request exceeds its execution
     /// limit, given the execution time it used before this slice.
     exec_deadline_ns: AtomicU64,
-    /// Absolute time from which the running request is overdue: past its
-    /// deadline with at least one quantum run ([`overdue_at_ns`]);
-    /// `u64::MAX` when it has no deadline.
+    /// Absolute deadline of the running request, from which each epoch tick
+    /// it runs through counts as overdue (the second ends it: see
+    /// [`OVERDUE_TICKS`]); `u64::MAX` when it has none.
     overdue_ns: AtomicU64,
     /// Absolute time at which the running request overruns its expected
     /// execution time enough to be demoted ([`demote_at_ns`]); `u64::MAX`
     /// when it is demoted already or cannot be (not preemptible).
     demote_ns: AtomicU64,
+    /// Set by the epoch callback when it yields so that the worker demotes
+    /// the request; taken by the worker.
+    demote_now: AtomicBool,
     /// Set when the worker's scheduler should look at its inbox at the next
     /// epoch tick: a job arrived, or the dispatcher asked for a preemption.
     reschedule: AtomicBool,
@@ -68,23 +71,31 @@ impl Default for RunSlot {
             exec_deadline_ns: AtomicU64::new(u64::MAX),
             overdue_ns: AtomicU64::new(u64::MAX),
             demote_ns: AtomicU64::new(u64::MAX),
+            demote_now: AtomicBool::new(false),
             reschedule: AtomicBool::new(false),
         }
     }
 }
 
-/// What the epoch callback should do with the running request at a tick.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum TickVerdict {
-    /// Keep running (or yield, if a reschedule was asked for).
-    Run,
+/// What the limits say about the running request at one epoch tick.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Tick {
     /// It has used up its execution-time limit: end it.
-    ExecLimit,
-    /// It is past its deadline and has run a quantum: end it.
-    Overdue,
-    /// It has overrun its expected time: yield so the worker demotes it.
-    Demote,
+    pub exec_limit: bool,
+    /// It is past its deadline (the callback ends it at the
+    /// [`OVERDUE_TICKS`]-th such tick).
+    pub overdue: bool,
+    /// It has overrun its expected time enough to be demoted.
+    pub demote: bool,
 }
+
+/// The epoch ticks past its deadline a request may run through; it is
+/// ended at the last. Two, not one: a tick counts only while guest code
+/// runs, so a request that was merely late, or that the OS descheduled once
+/// (the wall clock jumps, the guest sees one tick on resuming), and that
+/// ends within a quantum is answered; one that keeps running past its
+/// deadline is ended within about two quanta of running.
+pub(crate) const OVERDUE_TICKS: u32 = 2;
 
 impl RunSlot {
     /// Starts a run slice at `now_ns` of a request limited to `max_exec` of
@@ -100,13 +111,14 @@ impl RunSlot {
         );
         self.overdue_ns.store(u64::MAX, Ordering::Relaxed);
         self.demote_ns.store(u64::MAX, Ordering::Relaxed);
+        self.demote_now.store(false, Ordering::Relaxed);
     }
 
-    /// Ends the running request at the first tick at or after `at_ns`
-    /// ([`overdue_at_ns`]).
+    /// The running request is due at `deadline_ns`: ticks from then on
+    /// count as overdue.
     #[inline]
-    pub fn set_overdue_at(&self, at_ns: u64) {
-        self.overdue_ns.store(at_ns, Ordering::Relaxed);
+    pub fn set_deadline(&self, deadline_ns: u64) {
+        self.overdue_ns.store(deadline_ns, Ordering::Relaxed);
     }
 
     /// Has the running request yield for demotion at the first tick at or
@@ -124,19 +136,28 @@ impl RunSlot {
         self.demote_ns.store(u64::MAX, Ordering::Relaxed);
     }
 
-    /// What to do with the running request at a tick at `now_ns`: three
-    /// relaxed loads and compares.
+    /// What the limits say about the running request at a tick at
+    /// `now_ns`: three relaxed loads and compares.
     #[inline]
-    pub fn verdict(&self, now_ns: u64) -> TickVerdict {
-        if now_ns >= self.exec_deadline_ns.load(Ordering::Relaxed) {
-            TickVerdict::ExecLimit
-        } else if now_ns >= self.overdue_ns.load(Ordering::Relaxed) {
-            TickVerdict::Overdue
-        } else if now_ns >= self.demote_ns.load(Ordering::Relaxed) {
-            TickVerdict::Demote
-        } else {
-            TickVerdict::Run
+    pub fn tick(&self, now_ns: u64) -> Tick {
+        Tick {
+            exec_limit: now_ns >= self.exec_deadline_ns.load(Ordering::Relaxed),
+            overdue: now_ns >= self.overdue_ns.load(Ordering::Relaxed),
+            demote: now_ns >= self.demote_ns.load(Ordering::Relaxed),
         }
+    }
+
+    /// Called by the epoch callback as it yields for demotion.
+    #[inline]
+    pub fn request_demotion(&self) {
+        self.demote_now.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the callback asked for the running request to be demoted
+    /// since the last call; clears the request.
+    #[inline]
+    pub fn take_demotion(&self) -> bool {
+        self.demote_now.swap(false, Ordering::Relaxed)
     }
 
     /// Asks the worker to look at its inbox at the next epoch check.
@@ -172,22 +193,17 @@ fn slice_deadline_ns(now_ns: u64, max_exec: Duration, used_ns: u64) -> u64 {
     now_ns.saturating_add(exec_budget_ns(max_exec).saturating_sub(used_ns))
 }
 
-/// When a request with absolute deadline `deadline_ns`, starting a slice at
-/// `now_ns` after `used_ns` of execution, is ended as overdue: at its
-/// deadline, but not before it has run `grace_ns` (one quantum) in all, so
-/// that a request that merely started late and ends within microseconds is
-/// answered rather than killed for the time it spent queued. Saturating.
-#[inline]
-pub(crate) fn overdue_at_ns(now_ns: u64, used_ns: u64, deadline_ns: u64, grace_ns: u64) -> u64 {
-    deadline_ns.max(now_ns.saturating_add(grace_ns.saturating_sub(used_ns)))
-}
-
 /// How many times its expected execution time a request may run before it
 /// counts as overrunning and is demoted below every request that does not.
-pub(crate) const DEMOTE_AFTER_EXPECTED: u64 = 2;
+/// Four: far enough above an honest estimate that a request merely slowed
+/// by a loaded machine keeps its place (demoting every slow request would
+/// round-robin them all past their deadlines), while a runaway one is
+/// still demoted within a few of its claimed costs.
+pub(crate) const DEMOTE_AFTER_EXPECTED: u64 = 4;
 
 /// Execution time after which a request expected to take `expected_ns` is
-/// demoted: [`DEMOTE_AFTER_EXPECTED`] times it.
+/// demoted: [`DEMOTE_AFTER_EXPECTED`] times it (the callback also waits
+/// for a second tick, so never before about a quantum).
 #[inline]
 pub(crate) fn demote_after_ns(expected_ns: u64) -> u64 {
     expected_ns.saturating_mul(DEMOTE_AFTER_EXPECTED)
@@ -229,46 +245,33 @@ mod tests {
     #[test]
     fn the_slot_says_which_limit_passed() {
         let slot = RunSlot::default();
-        assert_eq!(slot.verdict(u64::MAX - 1), TickVerdict::Run);
+        assert_eq!(slot.tick(u64::MAX - 1), Tick::default());
         slot.start_slice(100 * MS, Duration::from_millis(10), 4 * MS);
-        assert_eq!(slot.verdict(106 * MS - 1), TickVerdict::Run);
-        assert_eq!(slot.verdict(106 * MS), TickVerdict::ExecLimit);
-        slot.set_overdue_at(103 * MS);
+        assert_eq!(slot.tick(106 * MS - 1), Tick::default());
+        assert!(slot.tick(106 * MS).exec_limit);
+        slot.set_deadline(103 * MS);
         slot.set_demote_at(101 * MS);
-        assert_eq!(slot.verdict(101 * MS - 1), TickVerdict::Run);
-        assert_eq!(slot.verdict(101 * MS), TickVerdict::Demote);
-        assert_eq!(slot.verdict(103 * MS), TickVerdict::Overdue);
-        // The execution limit is said first when both passed.
-        assert_eq!(slot.verdict(200 * MS), TickVerdict::ExecLimit);
+        assert_eq!(slot.tick(101 * MS - 1), Tick::default());
+        let t = slot.tick(101 * MS);
+        assert!(t.demote && !t.overdue && !t.exec_limit);
+        let t = slot.tick(103 * MS);
+        assert!(t.demote && t.overdue && !t.exec_limit);
         // A new slice starts without deadline or demotion.
+        slot.request_demotion();
         slot.start_slice(300 * MS, Duration::from_millis(10), 0);
-        assert_eq!(slot.verdict(305 * MS), TickVerdict::Run);
+        assert_eq!(slot.tick(305 * MS), Tick::default());
+        assert!(!slot.take_demotion(), "cleared by the new slice");
+        slot.request_demotion();
+        assert!(slot.take_demotion() && !slot.take_demotion());
         slot.no_exec_limit();
-        assert_eq!(slot.verdict(u64::MAX - 1), TickVerdict::Run);
+        assert_eq!(slot.tick(u64::MAX - 1), Tick::default());
     }
 
     #[test]
-    fn overdue_at_the_deadline_after_a_quantum_of_work() {
-        let q = MS / 5; // 200 µs
-        // Deadline ahead: the deadline.
-        assert_eq!(overdue_at_ns(100 * MS, 0, 110 * MS, q), 110 * MS);
-        // Starts after its deadline: one quantum of work first.
-        assert_eq!(overdue_at_ns(100 * MS, 0, 90 * MS, q), 100 * MS + q);
-        // Resumed after 150 µs of work: the 50 µs left of the quantum.
-        assert_eq!(
-            overdue_at_ns(100 * MS, 150_000, 90 * MS, q),
-            100 * MS + 50_000
-        );
-        // Ran more than a quantum already: now.
-        assert_eq!(overdue_at_ns(100 * MS, q + 1, 90 * MS, q), 100 * MS);
-        assert_eq!(overdue_at_ns(u64::MAX - 1, 0, 0, q), u64::MAX);
-    }
-
-    #[test]
-    fn demotion_after_twice_the_expected_time() {
-        assert_eq!(demote_after_ns(50_000), 100_000);
-        assert_eq!(demote_at_ns(100 * MS, 0, 50_000), 100 * MS + 100_000);
-        assert_eq!(demote_at_ns(100 * MS, 30_000, 50_000), 100 * MS + 70_000);
+    fn demotion_after_four_times_the_expected_time() {
+        assert_eq!(demote_after_ns(50_000), 200_000);
+        assert_eq!(demote_at_ns(100 * MS, 0, 50_000), 100 * MS + 200_000);
+        assert_eq!(demote_at_ns(100 * MS, 30_000, 50_000), 100 * MS + 170_000);
         assert_eq!(demote_at_ns(100 * MS, MS, 50_000), 100 * MS);
         assert_eq!(demote_at_ns(5, 0, u64::MAX), u64::MAX);
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tern_sched::clock;
 use wasmtime::{ResourceLimiter, StoreContextMut, UpdateDeadline};
 
-use crate::run_state::{RunSlot, TickVerdict};
+use crate::run_state::{OVERDUE_TICKS, RunSlot};
 
 /// How much of stderr a WASI function's failure report keeps.
 pub(crate) const STDERR_CAP: usize = 4096;
@@ -49,6 +49,11 @@ pub(crate) struct Sandbox {
     /// pool) or only checks its time limit.
     pub preemptible: bool,
     pub slot: Arc<RunSlot>,
+    /// Epoch ticks this request has run through, and those of them past
+    /// its deadline (over all its slices: the store lives as long as the
+    /// request).
+    pub ticks: u32,
+    pub overdue_ticks: u32,
     /// State of `random_get`'s xorshift generator.
     pub rng: u64,
 }
@@ -71,6 +76,8 @@ impl Sandbox {
             fault: None,
             preemptible,
             slot,
+            ticks: 0,
+            overdue_ticks: 0,
             rng: 0,
         }
     }
@@ -105,25 +112,36 @@ impl ResourceLimiter for Sandbox {
 }
 
 /// The epoch-deadline callback: runs in the guest's context at each epoch
-/// tick. Ends the request if it has used up its execution time or is
-/// overdue (past its deadline after a quantum of work); otherwise, on a
-/// preemptible worker, yields to the worker's scheduler when it has
-/// something new to look at or the request has overrun its expected time
-/// (so the worker demotes it).
+/// tick. Ends the request if it has used up its execution time, or at the
+/// [`OVERDUE_TICKS`]-th tick it runs through past its deadline; otherwise,
+/// on a preemptible worker, yields to the worker's scheduler when it has
+/// something new to look at, or when the request has overrun its expected
+/// time over at least two ticks (so the worker demotes it).
 pub(crate) fn on_epoch(mut cx: StoreContextMut<'_, Sandbox>) -> wasmtime::Result<UpdateDeadline> {
     let data = cx.data_mut();
+    data.ticks = data.ticks.saturating_add(1);
+    let tick = data.slot.tick(clock::now_ns());
     let stop = |data: &mut Sandbox, fault| {
         data.fault = Some(fault);
         Err(wasmtime::Error::new(HostStop(fault)))
     };
-    match data.slot.verdict(clock::now_ns()) {
-        TickVerdict::ExecLimit => return stop(data, Fault::Timeout),
-        TickVerdict::Overdue => return stop(data, Fault::DeadlinePassed),
-        TickVerdict::Demote if data.preemptible => return Ok(UpdateDeadline::Yield(1)),
-        TickVerdict::Demote | TickVerdict::Run => {}
+    if tick.exec_limit {
+        return stop(data, Fault::Timeout);
     }
-    if data.preemptible && data.slot.reschedule_requested() {
-        return Ok(UpdateDeadline::Yield(1));
+    if tick.overdue {
+        data.overdue_ticks += 1;
+        if data.overdue_ticks >= OVERDUE_TICKS {
+            return stop(data, Fault::DeadlinePassed);
+        }
+    }
+    if data.preemptible {
+        if tick.demote && data.ticks >= 2 {
+            data.slot.request_demotion();
+            return Ok(UpdateDeadline::Yield(1));
+        }
+        if data.slot.reschedule_requested() {
+            return Ok(UpdateDeadline::Yield(1));
+        }
     }
     Ok(UpdateDeadline::Continue(1))
 }

@@ -3,13 +3,12 @@
 //! the local scheduler decide whether to keep running it or switch to an
 //! earlier deadline (the preempted future is kept and resumed later).
 //!
-//! No overdue request holds the worker: one still running at a tick past
-//! its deadline, once it has run a quantum, is ended with
-//! [`Outcome::DeadlinePassed`] (by the epoch callback while it runs, or here
-//! when a suspended one comes up again); and on a preemptible worker one
-//! that has run twice its expected time is demoted (its queue key is
-//! [`demoted_key`]: later than every request that has not overrun), so any
-//! honest request switches in ahead of it.
+//! No overdue request holds the worker: one that keeps running past its
+//! deadline is ended with [`Outcome::DeadlinePassed`] by the epoch callback
+//! at the second tick it runs through past it; and on a preemptible worker
+//! one that has run four times its expected time (over at least two ticks) is
+//! demoted (its queue key is [`demoted_key`]: later than every request that
+//! has not overrun), so any honest request switches in ahead of it.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -26,9 +25,7 @@ use crate::executor::{block_on, poll_once};
 use crate::function::Function;
 use crate::invoke::{Payload, invoke};
 use crate::run_queue::{LocalQueue, RunQueue};
-use crate::run_state::{
-    WorkerShared, demote_after_ns, demote_at_ns, overdue_at_ns, virtual_start_ns,
-};
+use crate::run_state::{WorkerShared, demote_at_ns, virtual_start_ns};
 use crate::runtime::Runtime;
 
 /// Everything a worker thread owns, moved into it at spawn.
@@ -68,12 +65,6 @@ impl Task<'_> {
             self.job.deadline_ns
         }
     }
-
-    /// Whether it is overdue at `now_ns`: past its deadline with at least
-    /// `grace_ns` (a quantum) of execution.
-    fn overdue(&self, now_ns: u64, grace_ns: u64) -> bool {
-        now_ns >= self.job.deadline_ns && self.exec_ns >= grace_ns
-    }
 }
 
 /// The local EDF key of a demoted request with deadline `deadline_ns`:
@@ -103,7 +94,6 @@ pub(crate) fn run_worker(ctx: WorkerContext) {
         tracing::warn!(worker = index, core, "cannot pin worker thread to core");
     }
     let rt: &Runtime = &runtime;
-    let grace_ns = u64::try_from(rt.config().quantum.as_nanos()).unwrap_or(u64::MAX);
     let mut queue: RunQueue<Task<'_>> = RunQueue::new(local_queue);
     let mut idle_marked = false;
     let finish = |task: Task<'_>, outcome: Outcome, output: Vec<u8>| {
@@ -138,14 +128,6 @@ pub(crate) fn run_worker(ctx: WorkerContext) {
             finish(task, Outcome::Rejected, Vec::new());
             continue;
         };
-        // A suspended request that came up again past its deadline, with a
-        // quantum run already: end it without resuming (dropping its future
-        // unwinds its fiber).
-        if task.overdue(clock::now_ns(), grace_ns) {
-            task.future = None;
-            finish(task, Outcome::DeadlinePassed, Vec::new());
-            continue;
-        }
         // Run slices of this task until it completes or yields to an
         // earlier deadline.
         loop {
@@ -162,12 +144,9 @@ pub(crate) fn run_worker(ctx: WorkerContext) {
             }
             let slot = &shared.slot;
             slot.start_slice(start, function.limits.max_exec, task.exec_ns);
-            slot.set_overdue_at(overdue_at_ns(
-                start,
-                task.exec_ns,
-                task.job.deadline_ns,
-                grace_ns,
-            ));
+            // A suspended request past its deadline resumes too: its store
+            // has counted its overdue ticks, and it ends at the next one.
+            slot.set_deadline(task.job.deadline_ns);
             if preemptible && !task.demoted {
                 slot.set_demote_at(demote_at_ns(start, task.exec_ns, task.job.expected_ns));
             }
@@ -206,7 +185,7 @@ pub(crate) fn run_worker(ctx: WorkerContext) {
                     break;
                 }
                 Poll::Pending => {
-                    if !task.demoted && task.exec_ns >= demote_after_ns(task.job.expected_ns) {
+                    if shared.slot.take_demotion() {
                         task.demoted = true;
                     }
                     take_inbox(&shared, rt, &mut queue);

@@ -1,6 +1,6 @@
-//! A runaway request cannot hold a worker: past its deadline (after a
-//! quantum of work) it is ended with `DeadlinePassed` at the next epoch
-//! tick, under FIFO and under preemptive EDF; on an EDF worker it is demoted
+//! A runaway request cannot hold a worker: past its deadline it is ended
+//! with `DeadlinePassed` at the second epoch tick it runs through, under
+//! FIFO and under preemptive EDF; on an EDF worker it is demoted
 //! once it overruns its expected time, so an honest request queued behind
 //! it runs first; and a worker never holds more than its bound of requests.
 //!
@@ -170,7 +170,7 @@ fn edf_worker_runs_an_honest_request_ahead_of_a_demoted_loop() {
     let fx = fixture();
     let pool = pool(&fx, true, 16);
     // The loop is due in 10 s (no deadline ends it soon) but is expected to
-    // take 50 µs: after 100 µs it is demoted.
+    // take 50 µs: after 200 µs (and two ticks) it is demoted.
     pool.submit(0, job(1, fx.looping, "", Duration::from_secs(10)))
         .unwrap();
     wait_running(&pool);
@@ -264,7 +264,7 @@ fn a_worker_never_holds_more_than_its_bound() {
             assert!(pool.state(0).queue_len() as usize <= BOUND);
         }
         assert_eq!((accepted, refused), (BOUND, 10 - BOUND), "edf {edf}");
-        // Each ends (the first at its deadline, the others a quantum after
+        // Each ends (the first at its deadline, the others two ticks after
         // they start, already overdue); the count never exceeds the bound.
         let mut buf = Vec::new();
         let limit = Instant::now() + PATIENCE;
