@@ -108,7 +108,10 @@ impl WorkerPool {
             held_capacity: u32::try_from(config.inbox_capacity).unwrap_or(u32::MAX),
         };
         for index in 0..config.workers {
-            let shared = Arc::new(WorkerShared::new(config.inbox_capacity));
+            let shared = Arc::new(WorkerShared::new(
+                config.inbox_capacity,
+                runtime.tick_count().clone(),
+            ));
             let ctx = WorkerContext {
                 index,
                 runtime: runtime.clone(),

@@ -28,13 +28,14 @@ pub(crate) struct WorkerShared {
 }
 
 impl WorkerShared {
-    /// A fresh worker's shared state with an inbox of `inbox_capacity` jobs.
-    pub fn new(inbox_capacity: usize) -> Self {
+    /// A fresh worker's shared state with an inbox of `inbox_capacity`
+    /// jobs, reading the runtime's tick count `ticks`.
+    pub fn new(inbox_capacity: usize, ticks: Arc<AtomicU64>) -> Self {
         WorkerShared {
             state: WorkerState::new(),
             inbox: ArrayQueue::new(inbox_capacity),
             completions: SegQueue::new(),
-            slot: Arc::new(RunSlot::default()),
+            slot: Arc::new(RunSlot::with_ticks(ticks)),
         }
     }
 }
@@ -59,21 +60,18 @@ pub(crate) struct RunSlot {
     /// Set by the epoch callback when it yields so that the worker demotes
     /// the request; taken by the worker.
     demote_now: AtomicBool,
+    /// The runtime ticker's tick count (`TickCount` in `runtime.rs`); a slot
+    /// of its own that never moves for `invoke_blocking`.
+    ticks: Arc<AtomicU64>,
     /// Set when the worker's scheduler should look at its inbox at the next
     /// epoch tick: a job arrived, or the dispatcher asked for a preemption.
     reschedule: AtomicBool,
 }
 
 impl Default for RunSlot {
-    /// No limits, no reschedule asked for.
+    /// No limits, no reschedule asked for, a tick count that never moves.
     fn default() -> Self {
-        RunSlot {
-            exec_deadline_ns: AtomicU64::new(u64::MAX),
-            overdue_ns: AtomicU64::new(u64::MAX),
-            demote_ns: AtomicU64::new(u64::MAX),
-            demote_now: AtomicBool::new(false),
-            reschedule: AtomicBool::new(false),
-        }
+        RunSlot::with_ticks(Arc::default())
     }
 }
 
@@ -89,15 +87,34 @@ pub(crate) struct Tick {
     pub demote: bool,
 }
 
-/// The epoch ticks past its deadline a request may run through; it is
-/// ended at the last. Two, not one: a tick counts only while guest code
-/// runs, so a request that was merely late, or that the OS descheduled once
-/// (the wall clock jumps, the guest sees one tick on resuming), and that
-/// ends within a quantum is answered; one that keeps running past its
-/// deadline is ended within about two quanta of running.
+/// The ticks past its deadline a request may run through; it is ended at
+/// the last. A tick counts only when the request also saw the tick before
+/// it (it ran through the whole interval; the ticker counts its own ticks,
+/// not the dispatcher's epoch bumps): a request that was merely late,
+/// descheduled by the OS, or suspended, and that ends within a quantum, is
+/// answered; one that keeps running past its deadline is ended within
+/// about three quanta of running.
 pub(crate) const OVERDUE_TICKS: u32 = 2;
 
 impl RunSlot {
+    /// A slot with no limits reading the tick count `ticks`.
+    pub fn with_ticks(ticks: Arc<AtomicU64>) -> Self {
+        RunSlot {
+            exec_deadline_ns: AtomicU64::new(u64::MAX),
+            overdue_ns: AtomicU64::new(u64::MAX),
+            demote_ns: AtomicU64::new(u64::MAX),
+            demote_now: AtomicBool::new(false),
+            ticks,
+            reschedule: AtomicBool::new(false),
+        }
+    }
+
+    /// The ticker's count of its ticks so far. One relaxed load.
+    #[inline]
+    pub fn tick_count(&self) -> u64 {
+        self.ticks.load(Ordering::Relaxed)
+    }
+
     /// Starts a run slice at `now_ns` of a request limited to `max_exec` of
     /// execution that has already run `used_ns`: the request times out at
     /// `now + (max_exec - used)` (saturating; never before `now`). No

@@ -146,12 +146,20 @@ pub struct Runtime {
     hits: AtomicU64,
     compiled: AtomicU64,
     ticker: Option<Ticker>,
+    ticks: TickCount,
 }
 
 struct Ticker {
     stop: Arc<AtomicBool>,
     thread: JoinHandle<()>,
 }
+
+/// The ticker's own count of its ticks (not of the dispatcher's epoch
+/// bumps): a request that sees consecutive counts at two callbacks ran
+/// through a whole tick interval, which is how overdue and overrunning
+/// requests are told from late or descheduled ones. Shared by every run
+/// slot of the runtime.
+pub(crate) type TickCount = Arc<AtomicU64>;
 
 thread_local! {
     /// The run slot of `invoke_blocking` calls on this thread.
@@ -178,7 +186,12 @@ impl Runtime {
             None => None,
         };
         let functions = (0..config.max_functions).map(|_| OnceLock::new()).collect();
-        let ticker = Some(Ticker::start(engine.clone(), config.quantum)?);
+        let ticks = TickCount::default();
+        let ticker = Some(Ticker::start(
+            engine.clone(),
+            config.quantum,
+            ticks.clone(),
+        )?);
         Ok(Runtime {
             engine,
             linker,
@@ -191,7 +204,13 @@ impl Runtime {
             hits: AtomicU64::new(0),
             compiled: AtomicU64::new(0),
             ticker,
+            ticks,
         })
+    }
+
+    /// The ticker's tick count, for the run slots of worker pools.
+    pub(crate) fn tick_count(&self) -> &TickCount {
+        &self.ticks
     }
 
     /// The wasmtime engine.
@@ -453,7 +472,7 @@ impl Drop for Runtime {
 }
 
 impl Ticker {
-    fn start(engine: Engine, quantum: Duration) -> anyhow::Result<Self> {
+    fn start(engine: Engine, quantum: Duration, ticks: TickCount) -> anyhow::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = stop.clone();
         let thread = std::thread::Builder::new()
@@ -461,6 +480,10 @@ impl Ticker {
             .spawn(move || {
                 while !stop2.load(Ordering::Relaxed) {
                     std::thread::park_timeout(quantum);
+                    // The count first: a callback that sees the new epoch
+                    // sees the new count too (or the old one, counting the
+                    // tick as missed: never a tick that did not happen).
+                    ticks.fetch_add(1, Ordering::Relaxed);
                     engine.increment_epoch();
                 }
             })?;

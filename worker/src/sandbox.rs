@@ -49,10 +49,14 @@ pub(crate) struct Sandbox {
     /// pool) or only checks its time limit.
     pub preemptible: bool,
     pub slot: Arc<RunSlot>,
-    /// Epoch ticks this request has run through, and those of them past
-    /// its deadline (over all its slices: the store lives as long as the
-    /// request).
-    pub ticks: u32,
+    /// The ticker's count at this request's last epoch callback (0: none
+    /// yet); the request ran through a whole tick interval when the next
+    /// callback sees this plus one.
+    pub last_tick: u64,
+    /// Whole tick intervals this request ran through, and those of them
+    /// past its deadline (over all its slices: the store lives as long as
+    /// the request).
+    pub steady_ticks: u32,
     pub overdue_ticks: u32,
     /// State of `random_get`'s xorshift generator.
     pub rng: u64,
@@ -76,7 +80,8 @@ impl Sandbox {
             fault: None,
             preemptible,
             slot,
-            ticks: 0,
+            last_tick: 0,
+            steady_ticks: 0,
             overdue_ticks: 0,
             rng: 0,
         }
@@ -112,14 +117,22 @@ impl ResourceLimiter for Sandbox {
 }
 
 /// The epoch-deadline callback: runs in the guest's context at each epoch
-/// tick. Ends the request if it has used up its execution time, or at the
-/// [`OVERDUE_TICKS`]-th tick it runs through past its deadline; otherwise,
-/// on a preemptible worker, yields to the worker's scheduler when it has
+/// tick (and at each epoch bump of the dispatcher). Ends the request if it
+/// has used up its execution time, or at the [`OVERDUE_TICKS`]-th whole
+/// tick interval it runs through past its deadline; otherwise, on a
+/// preemptible worker, yields to the worker's scheduler when it has
 /// something new to look at, or when the request has overrun its expected
-/// time over at least two ticks (so the worker demotes it).
+/// time and run through a whole tick interval (so the worker demotes it).
 pub(crate) fn on_epoch(mut cx: StoreContextMut<'_, Sandbox>) -> wasmtime::Result<UpdateDeadline> {
     let data = cx.data_mut();
-    data.ticks = data.ticks.saturating_add(1);
+    let count = data.slot.tick_count();
+    let steady = data.last_tick != 0 && count == data.last_tick + 1;
+    if count != data.last_tick {
+        data.last_tick = count;
+    }
+    if steady {
+        data.steady_ticks = data.steady_ticks.saturating_add(1);
+    }
     let tick = data.slot.tick(clock::now_ns());
     let stop = |data: &mut Sandbox, fault| {
         data.fault = Some(fault);
@@ -128,14 +141,14 @@ pub(crate) fn on_epoch(mut cx: StoreContextMut<'_, Sandbox>) -> wasmtime::Result
     if tick.exec_limit {
         return stop(data, Fault::Timeout);
     }
-    if tick.overdue {
+    if tick.overdue && steady {
         data.overdue_ticks += 1;
         if data.overdue_ticks >= OVERDUE_TICKS {
             return stop(data, Fault::DeadlinePassed);
         }
     }
     if data.preemptible {
-        if tick.demote && data.ticks >= 2 {
+        if tick.demote && data.steady_ticks >= 1 {
             data.slot.request_demotion();
             return Ok(UpdateDeadline::Yield(1));
         }

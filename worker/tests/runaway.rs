@@ -20,9 +20,12 @@ use tern_worker::{
 };
 
 const QUANTUM: Duration = Duration::from_micros(200);
-/// How late past its deadline a loop may end: 50 quanta (10 ms), where one
-/// is what the worker aims at; the noise of a loaded box is in the rest.
-const LATE_BOUND: Duration = Duration::from_millis(10);
+/// How late past its deadline (or its execution limit) a loop may end:
+/// 250 quanta (50 ms), where about three is what the worker aims at (0.4 to
+/// 0.6 ms measured here). The rest is for a box whose other tenants take
+/// the worker's core for whole time slices: a tick counts only while the
+/// loop runs through it. 100 times below the 5 s that used to end it.
+const LATE_BOUND: Duration = Duration::from_millis(50);
 const PATIENCE: Duration = Duration::from_secs(60);
 
 struct Fixture {
