@@ -39,10 +39,13 @@ pub struct Job {
     pub payload: Vec<u8>,
     /// When the request arrived at the dispatcher.
     pub arrival_ns: u64,
-    /// Absolute deadline; the EDF local queue runs the earliest first.
+    /// Absolute deadline; the EDF local queue runs the earliest first, and a
+    /// job still running past it is ended with [`Outcome::DeadlinePassed`]
+    /// within a few epoch ticks (under every local queue order).
     pub deadline_ns: u64,
     /// Expected execution time, added to the worker's queued work while the
-    /// job is queued or running.
+    /// job is queued or running; on a preemptible worker a job that runs
+    /// four times longer is demoted behind every job that has not.
     pub expected_ns: u64,
 }
 
