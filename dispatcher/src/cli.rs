@@ -94,7 +94,8 @@ pub struct Args {
     pub idle: Option<IdleMode>,
 
     /// Preemption quantum in µs: how often a running request checks its
-    /// time limit and whether an earlier deadline waits. [default: 1000]
+    /// time limit and deadline and whether an earlier deadline waits; limits
+    /// are enforced within one quantum. [default: 200]
     #[arg(long, value_name = "N")]
     pub quantum_us: Option<u64>,
 
@@ -104,8 +105,9 @@ pub struct Args {
     #[arg(long)]
     pub admission: bool,
 
-    /// Capacity of each worker's inbox; a request finding it full is
-    /// rejected with rejected-overload. [default: 1024]
+    /// Most requests each worker holds (inbox, local queue and running
+    /// together); a request finding its worker full is rejected with
+    /// rejected-overload. [default: 1024]
     #[arg(long, value_name = "N")]
     pub inbox: Option<usize>,
 
@@ -207,7 +209,7 @@ impl Args {
             self.dpdk_port.clone().or(file.dpdk_port),
         )?;
         let idle = self.idle.or(file.idle).unwrap_or_default();
-        let quantum_us = self.quantum_us.or(file.quantum_us).unwrap_or(1_000);
+        let quantum_us = self.quantum_us.or(file.quantum_us).unwrap_or(200);
         if quantum_us == 0 {
             bail!("--quantum-us must be at least 1");
         }
@@ -485,7 +487,7 @@ mod tests {
         assert_eq!(c.policy, "edf");
         assert_eq!(c.workers, available_cores().saturating_sub(1).max(1));
         assert_eq!(c.idle, IdleMode::Adaptive);
-        assert_eq!(c.quantum, Duration::from_millis(1));
+        assert_eq!(c.quantum, Duration::from_micros(200));
         assert!(!c.admission && c.listen.is_none() && c.pinning == Pinning::default());
         assert_eq!(c.inbox, 1024);
     }

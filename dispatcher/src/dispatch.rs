@@ -17,7 +17,7 @@
 //! copies.
 
 use tern_rpc::{Response, Status};
-use tern_sched::admission::admits;
+use tern_sched::admission::{HeldWork, admits, admits_edf};
 use tern_sched::policy::{Decision, LiveWorkers, Policy, RequestInfo};
 use tern_sched::slab::Slab;
 use tern_sched::{Completion, Job, WorkerState};
@@ -96,6 +96,10 @@ pub struct DispatchConfig {
 struct InFlight<T> {
     token: T,
     route: u32,
+    /// The worker it went to and its absolute deadline: where it sits in
+    /// that worker's [`HeldWork`] (EDF admission).
+    worker: u32,
+    deadline_ns: u64,
 }
 
 /// The dispatcher core. `T` is the caller's handle for answering a request.
@@ -106,6 +110,10 @@ pub struct Dispatcher<W, T> {
     /// is then not work ahead of a new one (admission).
     preempting_workers: bool,
     admission: bool,
+    /// Per worker, the requests handed over and not completed, by deadline:
+    /// what EDF admission counts (kept only with admission on preempting
+    /// workers; empty otherwise).
+    held: Vec<HeldWork>,
     routes: RouteTable,
     unknown_type: u64,
     /// In-flight requests under their job ids; a stale or duplicate
@@ -127,11 +135,20 @@ impl<W: Workers, T: Copy> Dispatcher<W, T> {
             !workers.is_empty(),
             "a dispatcher needs at least one worker"
         );
+        let preempting_workers = workers.preemptible();
+        let held = if config.admission && preempting_workers {
+            (0..workers.len())
+                .map(|_| HeldWork::with_capacity(64))
+                .collect()
+        } else {
+            Vec::new()
+        };
         Dispatcher {
-            preempting_workers: workers.preemptible(),
+            preempting_workers,
             workers,
             policy,
             admission: config.admission,
+            held,
             routes: RouteTable::new(routes),
             unknown_type: 0,
             in_flight: Slab::new(),
@@ -236,13 +253,15 @@ impl<W: Workers, T: Copy> Dispatcher<W, T> {
                 b"policy chose no valid worker".to_vec(),
             ));
         }
-        if self.admission
-            && !admits(
-                &info,
-                &self.workers.state(worker).snapshot(),
-                self.preempting_workers,
-            )
-        {
+        // FIFO workers: everything held is ahead. EDF workers: the work
+        // due before this deadline, and no held request pushed past its own.
+        if self.admission && {
+            let snapshot = self.workers.state(worker).snapshot();
+            match self.held.get(worker) {
+                Some(held) => !admits_edf(&info, &snapshot, held),
+                None => !admits(&info, &snapshot, self.preempting_workers),
+            }
+        } {
             return Some(self.answer_now(
                 ri,
                 Status::RejectedOverload,
@@ -252,6 +271,8 @@ impl<W: Workers, T: Copy> Dispatcher<W, T> {
         let id = self.in_flight.insert(InFlight {
             token,
             route: ri as u32,
+            worker: worker as u32,
+            deadline_ns: info.deadline_ns,
         });
         let job = Job {
             id,
@@ -263,6 +284,9 @@ impl<W: Workers, T: Copy> Dispatcher<W, T> {
         };
         match self.workers.submit(worker, job) {
             Ok(()) => {
+                if let Some(held) = self.held.get_mut(worker) {
+                    held.insert(info.deadline_ns, id, info.expected_ns);
+                }
                 if preempt {
                     self.workers.preempt(worker);
                 }
@@ -287,6 +311,9 @@ impl<W: Workers, T: Copy> Dispatcher<W, T> {
                 tracing::warn!(id = c.id, "completion for no request in flight");
                 continue;
             };
+            if let Some(held) = self.held.get_mut(flight.worker as usize) {
+                held.remove(flight.deadline_ns, c.id);
+            }
             let status = status_of(&c.outcome);
             let payload = response_body(&c.outcome, c.output);
             let counters = self.routes.counters_mut(flight.route as usize);
@@ -573,6 +600,33 @@ mod tests {
         d.workers().finish(Outcome::Ok, b"");
         responses(&mut d);
         assert!(d.on_request(4, 5, Vec::new(), 1_000).is_none());
+    }
+
+    #[test]
+    fn edf_admission_counts_only_earlier_deadlines_and_protects_later_ones() {
+        // Preempting workers, policy edf: admission projects held work in
+        // deadline order.
+        let mut d = dispatcher(FakeWorkers::new(1, 64).preempting(), "edf", true);
+        // Three 1 ms requests (deadline 2 ms after arrival) at t = 0: the
+        // first two fit, the third would end at 3 ms.
+        for token in 0..2 {
+            assert!(d.on_request(token, 5, Vec::new(), 0).is_none());
+        }
+        let r = d.on_request(2, 5, Vec::new(), 0).unwrap();
+        assert_eq!(r.status, Status::RejectedOverload);
+        // A 10 µs request due at 100 µs runs before both (earlier deadline),
+        // but would push the second 1 ms one to 2.01 ms: refused.
+        let r = d.on_request(3, 1, Vec::new(), 0).unwrap();
+        assert_eq!(r.status, Status::RejectedOverload);
+        // Once the first completes, 1 ms of slack is back: the short one is
+        // admitted, and so the ledger forgot the finished request.
+        d.workers().finish(Outcome::Ok, b"");
+        assert_eq!(responses(&mut d).len(), 1);
+        assert!(d.on_request(4, 1, Vec::new(), 0).is_none());
+        assert_eq!(d.in_flight(), 2);
+        // One of each route was refused.
+        assert_eq!(d.counters()[1].count(Status::RejectedOverload), 1);
+        assert_eq!(d.counters()[0].count(Status::RejectedOverload), 1);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use tern_sched::Outcome;
 
 /// The RPC status a request that ended with `outcome` is answered with:
 /// `Ok` → `ok`; a trap, stack overflow, memory limit or non-zero exit →
-/// `trap`; the execution-time limit → `deadline-exceeded`; the output limit
+/// `trap`; the execution-time limit or the deadline → `deadline-exceeded`; the output limit
 /// → `too-large`; a job the worker did not run → `rejected-overload`.
 /// Costs a match.
 pub fn status_of(outcome: &Outcome) -> Status {
@@ -16,7 +16,7 @@ pub fn status_of(outcome: &Outcome) -> Status {
         Outcome::Trap(_) | Outcome::StackOverflow | Outcome::OutOfMemory | Outcome::ExitCode(_) => {
             Status::Trap
         }
-        Outcome::Timeout => Status::DeadlineExceeded,
+        Outcome::Timeout | Outcome::DeadlinePassed => Status::DeadlineExceeded,
         Outcome::OutputTooLarge => Status::TooLarge,
         Outcome::Rejected => Status::RejectedOverload,
     }
@@ -39,7 +39,7 @@ pub fn response_body(outcome: &Outcome, output: Vec<u8>) -> Vec<u8> {
             msg
         }
         Outcome::Rejected => b"rejected by the worker".to_vec(),
-        Outcome::Trap(_) | Outcome::Timeout | Outcome::OutputTooLarge => {
+        Outcome::Trap(_) | Outcome::Timeout | Outcome::DeadlinePassed | Outcome::OutputTooLarge => {
             outcome.to_string().into_bytes()
         }
     }
@@ -69,6 +69,11 @@ mod tests {
                 Outcome::Timeout,
                 Status::DeadlineExceeded,
                 "execution time limit exceeded",
+            ),
+            (
+                Outcome::DeadlinePassed,
+                Status::DeadlineExceeded,
+                "deadline passed while running",
             ),
             (
                 Outcome::OutputTooLarge,

@@ -217,6 +217,7 @@ fn classify(err: &wasmtime::Error, fault: Option<Fault>) -> Outcome {
         Some(Fault::OutOfMemory) => return Outcome::OutOfMemory,
         Some(Fault::OutputTooLarge) => return Outcome::OutputTooLarge,
         Some(Fault::Timeout) => return Outcome::Timeout,
+        Some(Fault::DeadlinePassed) => return Outcome::DeadlinePassed,
         None => {}
     }
     if let Some(trap) = err.downcast_ref::<Trap>() {

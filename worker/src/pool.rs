@@ -32,8 +32,10 @@ pub struct WorkerPoolConfig {
     /// `false`: requests run to their end with synchronous calls on the
     /// worker's stack. The dispatcher sets it from its policy.
     pub preemptible: bool,
-    /// Capacity of each worker's inbox; [`WorkerPool::submit`] refuses a job
-    /// when it is full.
+    /// The most requests each worker holds at once: in its inbox, in its
+    /// local run queue (waiting or suspended by preemption) and running.
+    /// [`WorkerPool::submit`] refuses a job past it, so no queue of a
+    /// worker ever holds more (the dispatcher's `--inbox`).
     pub inbox_capacity: usize,
     /// How each worker waits when it has nothing to run: tern-rpc's
     /// [`IdleStrategy`](tern_rpc::IdleStrategy) in this mode, one per
@@ -73,6 +75,8 @@ pub struct WorkerPool {
     completion_waker: Arc<OnceLock<Thread>>,
     next_poll: AtomicUsize,
     preemptible: bool,
+    /// [`WorkerPoolConfig::inbox_capacity`].
+    held_capacity: u32,
 }
 
 impl WorkerPool {
@@ -101,9 +105,13 @@ impl WorkerPool {
             completion_waker: completion_waker.clone(),
             next_poll: AtomicUsize::new(0),
             preemptible: config.preemptible,
+            held_capacity: u32::try_from(config.inbox_capacity).unwrap_or(u32::MAX),
         };
         for index in 0..config.workers {
-            let shared = Arc::new(WorkerShared::new(config.inbox_capacity));
+            let shared = Arc::new(WorkerShared::new(
+                config.inbox_capacity,
+                runtime.tick_count().clone(),
+            ));
             let ctx = WorkerContext {
                 index,
                 runtime: runtime.clone(),
@@ -141,6 +149,11 @@ impl WorkerPool {
         &self.runtime
     }
 
+    /// The most requests one worker holds ([`WorkerPoolConfig::inbox_capacity`]).
+    pub fn held_capacity(&self) -> usize {
+        self.held_capacity as usize
+    }
+
     /// Whether the workers suspend a running request for an earlier
     /// deadline ([`WorkerPoolConfig::preemptible`]).
     pub fn preemptible(&self) -> bool {
@@ -156,14 +169,20 @@ impl WorkerPool {
     /// Hands `job` to `worker`: counts it in the worker's state
     /// ([`WorkerState::on_assigned`]), pushes it to the worker's bounded
     /// inbox, flags the worker's scheduler and unparks the thread (a futex
-    /// wake only if it was parked). Returns the job if the inbox is full or
-    /// `worker` does not exist, with the accounting undone. Lock-free; call
-    /// from one thread (the dispatcher).
+    /// wake only if it was parked). Returns the job if the worker already
+    /// holds [`inbox_capacity`](WorkerPoolConfig::inbox_capacity) requests
+    /// (inbox, local queue and running together) or `worker` does not
+    /// exist, with the accounting undone. Lock-free; call from one thread
+    /// (the dispatcher): only that thread adds to a worker's count, so the
+    /// check cannot race past the bound.
     #[inline]
     pub fn submit(&self, worker: usize, job: Job) -> Result<(), Job> {
         let Some(w) = self.workers.get(worker) else {
             return Err(job);
         };
+        if w.state.queue_len() >= self.held_capacity {
+            return Err(job);
+        }
         let expected = job.expected_ns;
         w.state.on_assigned(expected);
         match w.inbox.push(job) {

@@ -28,13 +28,14 @@ pub(crate) struct WorkerShared {
 }
 
 impl WorkerShared {
-    /// A fresh worker's shared state with an inbox of `inbox_capacity` jobs.
-    pub fn new(inbox_capacity: usize) -> Self {
+    /// A fresh worker's shared state with an inbox of `inbox_capacity`
+    /// jobs, reading the runtime's tick count `ticks`.
+    pub fn new(inbox_capacity: usize, ticks: Arc<AtomicU64>) -> Self {
         WorkerShared {
             state: WorkerState::new(),
             inbox: ArrayQueue::new(inbox_capacity),
             completions: SegQueue::new(),
-            slot: Arc::new(RunSlot::default()),
+            slot: Arc::new(RunSlot::with_ticks(ticks)),
         }
     }
 }
@@ -43,38 +44,137 @@ impl WorkerShared {
 /// epoch callback inside the guest, written by the worker loop (each slice)
 /// and by the dispatcher (new arrivals, preemption). One per worker,
 /// allocated once.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct RunSlot {
     /// Absolute time at which the running request exceeds its execution
     /// limit, given the execution time it used before this slice.
     exec_deadline_ns: AtomicU64,
+    /// Absolute deadline of the running request, from which each epoch tick
+    /// it runs through counts as overdue (the second ends it: see
+    /// [`OVERDUE_TICKS`]); `u64::MAX` when it has none.
+    overdue_ns: AtomicU64,
+    /// Absolute time at which the running request overruns its expected
+    /// execution time enough to be demoted ([`demote_at_ns`]); `u64::MAX`
+    /// when it is demoted already or cannot be (not preemptible).
+    demote_ns: AtomicU64,
+    /// Set by the epoch callback when it yields so that the worker demotes
+    /// the request; taken by the worker.
+    demote_now: AtomicBool,
+    /// The runtime ticker's tick count (`TickCount` in `runtime.rs`); a slot
+    /// of its own that never moves for `invoke_blocking`.
+    ticks: Arc<AtomicU64>,
     /// Set when the worker's scheduler should look at its inbox at the next
     /// epoch tick: a job arrived, or the dispatcher asked for a preemption.
     reschedule: AtomicBool,
 }
 
+impl Default for RunSlot {
+    /// No limits, no reschedule asked for, a tick count that never moves.
+    fn default() -> Self {
+        RunSlot::with_ticks(Arc::default())
+    }
+}
+
+/// What the limits say about the running request at one epoch tick.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Tick {
+    /// It has used up its execution-time limit: end it.
+    pub exec_limit: bool,
+    /// It is past its deadline (the callback ends it at the
+    /// [`OVERDUE_TICKS`]-th such tick).
+    pub overdue: bool,
+    /// It has overrun its expected time enough to be demoted.
+    pub demote: bool,
+}
+
+/// The ticks past its deadline a request may run through; it is ended at
+/// the last. A tick counts only when the request also saw the tick before
+/// it (it ran through the whole interval; the ticker counts its own ticks,
+/// not the dispatcher's epoch bumps): a request that was merely late,
+/// descheduled by the OS, or suspended, and that ends within a quantum, is
+/// answered; one that keeps running past its deadline is ended within
+/// about three quanta of running.
+pub(crate) const OVERDUE_TICKS: u32 = 2;
+
 impl RunSlot {
+    /// A slot with no limits reading the tick count `ticks`.
+    pub fn with_ticks(ticks: Arc<AtomicU64>) -> Self {
+        RunSlot {
+            exec_deadline_ns: AtomicU64::new(u64::MAX),
+            overdue_ns: AtomicU64::new(u64::MAX),
+            demote_ns: AtomicU64::new(u64::MAX),
+            demote_now: AtomicBool::new(false),
+            ticks,
+            reschedule: AtomicBool::new(false),
+        }
+    }
+
+    /// The ticker's count of its ticks so far. One relaxed load.
+    #[inline]
+    pub fn tick_count(&self) -> u64 {
+        self.ticks.load(Ordering::Relaxed)
+    }
+
     /// Starts a run slice at `now_ns` of a request limited to `max_exec` of
     /// execution that has already run `used_ns`: the request times out at
-    /// `now + (max_exec - used)` (saturating; never before `now`).
+    /// `now + (max_exec - used)` (saturating; never before `now`). No
+    /// deadline and no demotion unless [`set_overdue_at`](Self::set_overdue_at)
+    /// and [`set_demote_at`](Self::set_demote_at) follow.
     #[inline]
     pub fn start_slice(&self, now_ns: u64, max_exec: Duration, used_ns: u64) {
         self.exec_deadline_ns.store(
             slice_deadline_ns(now_ns, max_exec, used_ns),
             Ordering::Relaxed,
         );
+        self.overdue_ns.store(u64::MAX, Ordering::Relaxed);
+        self.demote_ns.store(u64::MAX, Ordering::Relaxed);
+        self.demote_now.store(false, Ordering::Relaxed);
+    }
+
+    /// The running request is due at `deadline_ns`: ticks from then on
+    /// count as overdue.
+    #[inline]
+    pub fn set_deadline(&self, deadline_ns: u64) {
+        self.overdue_ns.store(deadline_ns, Ordering::Relaxed);
+    }
+
+    /// Has the running request yield for demotion at the first tick at or
+    /// after `at_ns` ([`demote_at_ns`]).
+    #[inline]
+    pub fn set_demote_at(&self, at_ns: u64) {
+        self.demote_ns.store(at_ns, Ordering::Relaxed);
     }
 
     /// Lifts the execution limit (a sandbox that is instantiated but never
     /// called).
     pub fn no_exec_limit(&self) {
         self.exec_deadline_ns.store(u64::MAX, Ordering::Relaxed);
+        self.overdue_ns.store(u64::MAX, Ordering::Relaxed);
+        self.demote_ns.store(u64::MAX, Ordering::Relaxed);
     }
 
-    /// Whether the running request has used up its execution time at `now_ns`.
+    /// What the limits say about the running request at a tick at
+    /// `now_ns`: three relaxed loads and compares.
     #[inline]
-    pub fn exec_limit_passed(&self, now_ns: u64) -> bool {
-        now_ns >= self.exec_deadline_ns.load(Ordering::Relaxed)
+    pub fn tick(&self, now_ns: u64) -> Tick {
+        Tick {
+            exec_limit: now_ns >= self.exec_deadline_ns.load(Ordering::Relaxed),
+            overdue: now_ns >= self.overdue_ns.load(Ordering::Relaxed),
+            demote: now_ns >= self.demote_ns.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Called by the epoch callback as it yields for demotion.
+    #[inline]
+    pub fn request_demotion(&self) {
+        self.demote_now.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the callback asked for the running request to be demoted
+    /// since the last call; clears the request.
+    #[inline]
+    pub fn take_demotion(&self) -> bool {
+        self.demote_now.swap(false, Ordering::Relaxed)
     }
 
     /// Asks the worker to look at its inbox at the next epoch check.
@@ -110,6 +210,29 @@ fn slice_deadline_ns(now_ns: u64, max_exec: Duration, used_ns: u64) -> u64 {
     now_ns.saturating_add(exec_budget_ns(max_exec).saturating_sub(used_ns))
 }
 
+/// How many times its expected execution time a request may run before it
+/// counts as overrunning and is demoted below every request that does not.
+/// Four: far enough above an honest estimate that a request merely slowed
+/// by a loaded machine keeps its place (demoting every slow request would
+/// round-robin them all past their deadlines), while a runaway one is
+/// still demoted within a few of its claimed costs.
+pub(crate) const DEMOTE_AFTER_EXPECTED: u64 = 4;
+
+/// Execution time after which a request expected to take `expected_ns` is
+/// demoted: [`DEMOTE_AFTER_EXPECTED`] times it (the callback also waits
+/// for a second tick, so never before about a quantum).
+#[inline]
+pub(crate) fn demote_after_ns(expected_ns: u64) -> u64 {
+    expected_ns.saturating_mul(DEMOTE_AFTER_EXPECTED)
+}
+
+/// When a slice starting at `now_ns` after `used_ns` of execution reaches
+/// the demotion point of a request expected to take `expected_ns`.
+#[inline]
+pub(crate) fn demote_at_ns(now_ns: u64, used_ns: u64, expected_ns: u64) -> u64 {
+    now_ns.saturating_add(demote_after_ns(expected_ns).saturating_sub(used_ns))
+}
+
 /// The start a resumed request publishes: `now_ns` minus the execution time
 /// it used before (so `start + expected` is still its expected finish),
 /// kept at least 1 because 0 means "nothing running" in the published state.
@@ -137,13 +260,37 @@ mod tests {
     }
 
     #[test]
-    fn the_slot_says_when_the_limit_passed() {
+    fn the_slot_says_which_limit_passed() {
         let slot = RunSlot::default();
+        assert_eq!(slot.tick(u64::MAX - 1), Tick::default());
         slot.start_slice(100 * MS, Duration::from_millis(10), 4 * MS);
-        assert!(!slot.exec_limit_passed(106 * MS - 1));
-        assert!(slot.exec_limit_passed(106 * MS));
+        assert_eq!(slot.tick(106 * MS - 1), Tick::default());
+        assert!(slot.tick(106 * MS).exec_limit);
+        slot.set_deadline(103 * MS);
+        slot.set_demote_at(101 * MS);
+        assert_eq!(slot.tick(101 * MS - 1), Tick::default());
+        let t = slot.tick(101 * MS);
+        assert!(t.demote && !t.overdue && !t.exec_limit);
+        let t = slot.tick(103 * MS);
+        assert!(t.demote && t.overdue && !t.exec_limit);
+        // A new slice starts without deadline or demotion.
+        slot.request_demotion();
+        slot.start_slice(300 * MS, Duration::from_millis(10), 0);
+        assert_eq!(slot.tick(305 * MS), Tick::default());
+        assert!(!slot.take_demotion(), "cleared by the new slice");
+        slot.request_demotion();
+        assert!(slot.take_demotion() && !slot.take_demotion());
         slot.no_exec_limit();
-        assert!(!slot.exec_limit_passed(u64::MAX - 1));
+        assert_eq!(slot.tick(u64::MAX - 1), Tick::default());
+    }
+
+    #[test]
+    fn demotion_after_four_times_the_expected_time() {
+        assert_eq!(demote_after_ns(50_000), 200_000);
+        assert_eq!(demote_at_ns(100 * MS, 0, 50_000), 100 * MS + 200_000);
+        assert_eq!(demote_at_ns(100 * MS, 30_000, 50_000), 100 * MS + 170_000);
+        assert_eq!(demote_at_ns(100 * MS, MS, 50_000), 100 * MS);
+        assert_eq!(demote_at_ns(5, 0, u64::MAX), u64::MAX);
     }
 
     #[test]

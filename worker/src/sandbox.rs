@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tern_sched::clock;
 use wasmtime::{ResourceLimiter, StoreContextMut, UpdateDeadline};
 
-use crate::run_state::RunSlot;
+use crate::run_state::{OVERDUE_TICKS, RunSlot};
 
 /// How much of stderr a WASI function's failure report keeps.
 pub(crate) const STDERR_CAP: usize = 4096;
@@ -18,6 +18,7 @@ pub(crate) enum Fault {
     OutOfMemory,
     OutputTooLarge,
     Timeout,
+    DeadlinePassed,
 }
 
 /// The error a host hook raises to unwind the guest; the [`Fault`] it
@@ -48,6 +49,15 @@ pub(crate) struct Sandbox {
     /// pool) or only checks its time limit.
     pub preemptible: bool,
     pub slot: Arc<RunSlot>,
+    /// The ticker's count at this request's last epoch callback (0: none
+    /// yet); the request ran through a whole tick interval when the next
+    /// callback sees this plus one.
+    pub last_tick: u64,
+    /// Whole tick intervals this request ran through, and those of them
+    /// past its deadline (over all its slices: the store lives as long as
+    /// the request).
+    pub steady_ticks: u32,
+    pub overdue_ticks: u32,
 }
 
 impl Sandbox {
@@ -68,6 +78,9 @@ impl Sandbox {
             fault: None,
             preemptible,
             slot,
+            last_tick: 0,
+            steady_ticks: 0,
+            overdue_ticks: 0,
         }
     }
 }
@@ -101,16 +114,44 @@ impl ResourceLimiter for Sandbox {
 }
 
 /// The epoch-deadline callback: runs in the guest's context at each epoch
-/// tick. Ends the request if it has used up its execution time; otherwise
-/// yields to the worker's scheduler when it has something new to look at.
+/// tick (and at each epoch bump of the dispatcher). Ends the request if it
+/// has used up its execution time, or at the [`OVERDUE_TICKS`]-th whole
+/// tick interval it runs through past its deadline; otherwise, on a
+/// preemptible worker, yields to the worker's scheduler when it has
+/// something new to look at, or when the request has overrun its expected
+/// time and run through a whole tick interval (so the worker demotes it).
 pub(crate) fn on_epoch(mut cx: StoreContextMut<'_, Sandbox>) -> wasmtime::Result<UpdateDeadline> {
     let data = cx.data_mut();
-    if data.slot.exec_limit_passed(clock::now_ns()) {
-        data.fault = Some(Fault::Timeout);
-        return Err(wasmtime::Error::new(HostStop(Fault::Timeout)));
+    let count = data.slot.tick_count();
+    let steady = data.last_tick != 0 && count == data.last_tick + 1;
+    if count != data.last_tick {
+        data.last_tick = count;
     }
-    if data.preemptible && data.slot.reschedule_requested() {
-        return Ok(UpdateDeadline::Yield(1));
+    if steady {
+        data.steady_ticks = data.steady_ticks.saturating_add(1);
+    }
+    let tick = data.slot.tick(clock::now_ns());
+    let stop = |data: &mut Sandbox, fault| {
+        data.fault = Some(fault);
+        Err(wasmtime::Error::new(HostStop(fault)))
+    };
+    if tick.exec_limit {
+        return stop(data, Fault::Timeout);
+    }
+    if tick.overdue && steady {
+        data.overdue_ticks += 1;
+        if data.overdue_ticks >= OVERDUE_TICKS {
+            return stop(data, Fault::DeadlinePassed);
+        }
+    }
+    if data.preemptible {
+        if tick.demote && data.steady_ticks >= 1 {
+            data.slot.request_demotion();
+            return Ok(UpdateDeadline::Yield(1));
+        }
+        if data.slot.reschedule_requested() {
+            return Ok(UpdateDeadline::Yield(1));
+        }
     }
     Ok(UpdateDeadline::Continue(1))
 }

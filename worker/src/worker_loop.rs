@@ -2,6 +2,13 @@
 //! the first as a future polled on this thread, and at each epoch yield let
 //! the local scheduler decide whether to keep running it or switch to an
 //! earlier deadline (the preempted future is kept and resumed later).
+//!
+//! No overdue request holds the worker: one that keeps running past its
+//! deadline is ended with [`Outcome::DeadlinePassed`] by the epoch callback
+//! at the second tick it runs through past it; and on a preemptible worker
+//! one that has run four times its expected time (over at least two ticks) is
+//! demoted (its queue key is [`demoted_key`]: later than every request that
+//! has not overrun), so any honest request switches in ahead of it.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -18,7 +25,7 @@ use crate::executor::{block_on, poll_once};
 use crate::function::Function;
 use crate::invoke::{Payload, invoke};
 use crate::run_queue::{LocalQueue, RunQueue};
-use crate::run_state::{WorkerShared, virtual_start_ns};
+use crate::run_state::{WorkerShared, demote_at_ns, virtual_start_ns};
 use crate::runtime::Runtime;
 
 /// Everything a worker thread owns, moved into it at spawn.
@@ -44,6 +51,28 @@ struct Task<'rt> {
     future: Option<Invocation<'rt>>,
     /// Execution time used so far, ns.
     exec_ns: u64,
+    /// Whether it has overrun its expected time (preemptible workers only)
+    /// and is queued and published behind every request that has not.
+    demoted: bool,
+}
+
+impl Task<'_> {
+    /// Its key in the local EDF queue: its deadline, or [`demoted_key`].
+    fn key(&self) -> u64 {
+        if self.demoted {
+            demoted_key(self.job.deadline_ns)
+        } else {
+            self.job.deadline_ns
+        }
+    }
+}
+
+/// The local EDF key of a demoted request with deadline `deadline_ns`:
+/// above every deadline (the clock stays below 2^63 ns, 292 years), and
+/// among demoted requests still by deadline.
+#[inline]
+pub(crate) fn demoted_key(deadline_ns: u64) -> u64 {
+    deadline_ns | (1 << 63)
 }
 
 /// The worker thread's body; returns when the pool stops.
@@ -110,9 +139,17 @@ pub(crate) fn run_worker(ctx: WorkerContext) {
                 virtual_start_ns(start, task.exec_ns),
                 task.job.expected_ns,
             );
-            shared
-                .slot
-                .start_slice(start, function.limits.max_exec, task.exec_ns);
+            if task.demoted {
+                shared.state.on_demoted();
+            }
+            let slot = &shared.slot;
+            slot.start_slice(start, function.limits.max_exec, task.exec_ns);
+            // A suspended request past its deadline resumes too: its store
+            // has counted its overdue ticks, and it ends at the next one.
+            slot.set_deadline(task.job.deadline_ns);
+            if preemptible && !task.demoted {
+                slot.set_demote_at(demote_at_ns(start, task.exec_ns, task.job.expected_ns));
+            }
             if !preemptible {
                 // Not preemptible: the invocation makes synchronous calls and is ready at
                 // its first poll, so it runs on this stack, no box.
@@ -148,13 +185,14 @@ pub(crate) fn run_worker(ctx: WorkerContext) {
                     break;
                 }
                 Poll::Pending => {
+                    if shared.slot.take_demotion() {
+                        task.demoted = true;
+                    }
                     take_inbox(&shared, rt, &mut queue);
                     if stop.load(Ordering::Acquire)
-                        || queue
-                            .earliest_deadline()
-                            .is_some_and(|d| d < task.job.deadline_ns)
+                        || queue.earliest_deadline().is_some_and(|d| d < task.key())
                     {
-                        queue.push(task.job.deadline_ns, task);
+                        queue.push(task.key(), task);
                         break;
                     }
                 }
@@ -184,6 +222,7 @@ fn take_inbox<'rt>(shared: &WorkerShared, rt: &'rt Runtime, queue: &mut RunQueue
                 function,
                 future: None,
                 exec_ns: 0,
+                demoted: false,
             },
         );
     }

@@ -165,7 +165,7 @@ fn unknown_function_and_full_inbox_are_rejected_cleanly() {
         fx.rt.clone(),
         WorkerPoolConfig {
             workers: 1,
-            inbox_capacity: 1,
+            inbox_capacity: 2,
             ..WorkerPoolConfig::default()
         },
     )
@@ -194,7 +194,8 @@ fn unknown_function_and_full_inbox_are_rejected_cleanly() {
         function,
         payload: Vec::new(),
         arrival_ns: 1,
-        deadline_ns: 2,
+        // Far away: these jobs are ended by their limits, not their deadline.
+        deadline_ns: u64::MAX / 4,
         expected_ns: 5,
     };
     pool.submit(0, job(1, bogus)).unwrap();
@@ -202,8 +203,8 @@ fn unknown_function_and_full_inbox_are_rejected_cleanly() {
     assert_eq!(got[&1].outcome, Outcome::Rejected);
     // A worker index that does not exist: the job comes back.
     assert_eq!(pool.submit(7, job(2, fx.good)).unwrap_err().id, 2);
-    // Fill the inbox of 1 while the worker is busy with a runaway loop; the
-    // refused job comes back and its accounting is undone.
+    // Hold 2 (the bound): a runaway loop running and one job queued; the
+    // third is refused, comes back, and its accounting is undone.
     // (A loop with a long limit, so the inbox stays full while we look.)
     let looping = fx
         .rt

@@ -43,6 +43,8 @@ fn edf_pool(rt: &Arc<Runtime>, workers: usize) -> WorkerPool {
     .unwrap()
 }
 
+/// A job due `deadline_in` from now, expected to take as long: no job here
+/// overruns its expected time, so none is demoted (`runaway.rs` tests that).
 fn job(id: u64, function: FunctionId, body: &str, deadline_in: Duration) -> Job {
     let now = clock::now_ns();
     Job {
@@ -51,7 +53,7 @@ fn job(id: u64, function: FunctionId, body: &str, deadline_in: Duration) -> Job 
         payload: body.as_bytes().to_vec(),
         arrival_ns: now,
         deadline_ns: now + deadline_in.as_nanos() as u64,
-        expected_ns: 1_000,
+        expected_ns: deadline_in.as_nanos() as u64,
     }
 }
 
@@ -201,9 +203,10 @@ fn many_jobs_with_mixed_deadlines_all_complete_correctly() {
         0u64, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 987, 1597, 2584, 4181,
     ];
     let mut want = std::collections::HashMap::new();
-    // Deadlines scrambled so that many arrivals preempt a running hash.
+    // Deadlines scrambled so that many arrivals preempt a running hash;
+    // seconds away, so that none passes (an overdue job would be ended).
     for id in 0..300u64 {
-        let deadline = Duration::from_micros(1_000 + (id * 7919) % 50_000);
+        let deadline = Duration::from_millis(1_000 + (id * 7919) % 50_000);
         let (j, out) = if id % 5 == 0 {
             (job(id, hash, "2000", deadline), hash_2000.clone())
         } else {

@@ -39,10 +39,13 @@ pub struct Job {
     pub payload: Vec<u8>,
     /// When the request arrived at the dispatcher.
     pub arrival_ns: u64,
-    /// Absolute deadline; the EDF local queue runs the earliest first.
+    /// Absolute deadline; the EDF local queue runs the earliest first, and a
+    /// job still running past it is ended with [`Outcome::DeadlinePassed`]
+    /// within a few epoch ticks (under every local queue order).
     pub deadline_ns: u64,
     /// Expected execution time, added to the worker's queued work while the
-    /// job is queued or running.
+    /// job is queued or running; on a preemptible worker a job that runs
+    /// four times longer is demoted behind every job that has not.
     pub expected_ns: u64,
 }
 
@@ -79,8 +82,14 @@ pub enum Outcome {
     /// out-of-bounds access...), a raw-ABI contract violation, or an internal
     /// error of the host; the message says which.
     Trap(String),
-    /// The function ran longer than its route's execution-time limit.
+    /// The function ran longer than its route's execution-time limit
+    /// (`max-exec-us`).
     Timeout,
+    /// The request was still running past its absolute deadline (arrival +
+    /// `relative-deadline-us`) after it had run at least one quantum: the
+    /// worker ended it at that epoch tick, as SLEdge kills a sandbox at its
+    /// deadline, so that an overdue request cannot hold the worker.
+    DeadlinePassed,
     /// The function tried to grow its memory past its route's limit.
     OutOfMemory,
     /// The function overflowed the Wasm stack.
@@ -109,6 +118,7 @@ impl fmt::Display for Outcome {
             Outcome::Ok => f.write_str("ok"),
             Outcome::Trap(msg) => write!(f, "trap: {msg}"),
             Outcome::Timeout => f.write_str("execution time limit exceeded"),
+            Outcome::DeadlinePassed => f.write_str("deadline passed while running"),
             Outcome::OutOfMemory => f.write_str("memory limit exceeded"),
             Outcome::StackOverflow => f.write_str("stack overflow"),
             Outcome::OutputTooLarge => f.write_str("output limit exceeded"),
@@ -135,5 +145,9 @@ mod tests {
         assert!(Outcome::Ok.is_ok() && !Outcome::Rejected.is_ok());
         assert_eq!(Outcome::ExitCode(3).to_string(), "exited with code 3");
         assert_eq!(Outcome::Trap("x".into()).to_string(), "trap: x");
+        assert_eq!(
+            Outcome::DeadlinePassed.to_string(),
+            "deadline passed while running"
+        );
     }
 }

@@ -25,6 +25,10 @@ pub struct WorkerState {
     running_start_ns: CachePadded<AtomicU64>,
     /// Expected execution time (ns) of the request running now.
     running_expected_ns: CachePadded<AtomicU64>,
+    /// Whether the request running now has overrun its expected execution
+    /// time and been demoted below every request that has not (a
+    /// preemptible worker then switches to any of those that arrives).
+    running_demoted: CachePadded<AtomicBool>,
     /// True while the worker has nothing to run.
     idle: CachePadded<AtomicBool>,
 }
@@ -43,8 +47,28 @@ pub struct WorkerSnapshot {
     pub running_start_ns: u64,
     /// Expected execution time of the running request, ns.
     pub running_expected_ns: u64,
+    /// Whether the running request overran its expected execution time and
+    /// was demoted: it yields to any request that has not, whatever the
+    /// deadlines ([`running_key`](Self::running_key)).
+    pub running_demoted: bool,
     /// Whether the worker has nothing to run.
     pub idle: bool,
+}
+
+impl WorkerSnapshot {
+    /// The running request's place in the worker's local EDF order: its
+    /// deadline, or `u64::MAX` once it is demoted (later than any request
+    /// that has not overrun); 0 when none runs. What a policy compares a new
+    /// request's deadline with to decide whether the worker would switch to
+    /// it. Costs a branch.
+    #[inline]
+    pub fn running_key(&self) -> u64 {
+        if self.running_demoted && self.running_deadline_ns != 0 {
+            u64::MAX
+        } else {
+            self.running_deadline_ns
+        }
+    }
 }
 
 impl WorkerState {
@@ -55,7 +79,7 @@ impl WorkerState {
         s
     }
 
-    /// Reads every field (six relaxed loads, no fences).
+    /// Reads every field (seven relaxed loads, no fences).
     #[inline]
     pub fn snapshot(&self) -> WorkerSnapshot {
         WorkerSnapshot {
@@ -64,6 +88,7 @@ impl WorkerState {
             running_deadline_ns: self.running_deadline_ns.load(Ordering::Relaxed),
             running_start_ns: self.running_start_ns.load(Ordering::Relaxed),
             running_expected_ns: self.running_expected_ns.load(Ordering::Relaxed),
+            running_demoted: self.running_demoted.load(Ordering::Relaxed),
             idle: self.idle.load(Ordering::Relaxed),
         }
     }
@@ -113,15 +138,26 @@ impl WorkerState {
         self.uncount(expected_ns);
     }
 
-    /// Called by the worker when a request starts or resumes running.
+    /// Called by the worker when a request starts or resumes running (not
+    /// demoted: call [`on_demoted`](Self::on_demoted) after it for one that
+    /// is).
     #[inline]
     pub fn on_running(&self, deadline_ns: u64, start_ns: u64, expected_ns: u64) {
+        self.running_demoted.store(false, Ordering::Relaxed);
         self.running_deadline_ns
             .store(deadline_ns, Ordering::Relaxed);
         self.running_start_ns.store(start_ns, Ordering::Relaxed);
         self.running_expected_ns
             .store(expected_ns, Ordering::Relaxed);
         self.idle.store(false, Ordering::Relaxed);
+    }
+
+    /// Called by the worker when the request running now has overrun its
+    /// expected execution time and is demoted below every request that has
+    /// not (see [`WorkerSnapshot::running_key`]). One relaxed store.
+    #[inline]
+    pub fn on_demoted(&self) {
+        self.running_demoted.store(true, Ordering::Relaxed);
     }
 
     /// Called by the worker when a request of `expected_ns` expected work
@@ -132,6 +168,7 @@ impl WorkerState {
         self.running_deadline_ns.store(0, Ordering::Relaxed);
         self.running_start_ns.store(0, Ordering::Relaxed);
         self.running_expected_ns.store(0, Ordering::Relaxed);
+        self.running_demoted.store(false, Ordering::Relaxed);
     }
 
     /// Called by the worker when its inbox and run queue are empty: marks it
@@ -169,6 +206,14 @@ mod tests {
         s.on_running(50, 10, 1_000);
         let snap = s.snapshot();
         assert_eq!((snap.running_deadline_ns, snap.running_start_ns), (50, 10));
+        assert_eq!((snap.running_demoted, snap.running_key()), (false, 50));
+        s.on_demoted();
+        let snap = s.snapshot();
+        assert_eq!((snap.running_demoted, snap.running_key()), (true, u64::MAX));
+        // Resuming another request clears it.
+        s.on_running(50, 10, 1_000);
+        assert_eq!(s.snapshot().running_key(), 50);
+        s.on_demoted();
         s.on_finished(1_000);
         s.on_assign_undone(2_000);
         assert!(s.on_idle_if_empty());

@@ -6,7 +6,9 @@
 //!    first;
 //! 2. else preempt a busy worker whose running request has a later deadline
 //!    than this one and slack left: it would still meet its deadline after
-//!    waiting for this request's expected execution time. Among several,
+//!    waiting for this request's expected execution time; or whose running
+//!    request is demoted (it overran its expected execution time, so it no
+//!    longer holds its deadline's priority). Among several,
 //!    the one with the most slack. The dispatcher bumps the epoch so the
 //!    worker switches at once rather than at the end of its quantum;
 //! 3. else the worker with the least expected work due before this request
@@ -47,11 +49,14 @@ impl Policy for Edf {
         let mut least: (usize, u64, u32) = (0, u64::MAX, u32::MAX);
         for i in 0..n {
             let w = workers.snapshot(i);
-            if w.running_deadline_ns > req.deadline_ns {
+            // A demoted request (it overran its expected time) has the
+            // latest key and all the slack there is: any request within
+            // its cost preempts it.
+            if w.running_key() > req.deadline_ns {
                 let finish = now
                     .saturating_add(running_remaining_ns(&w, now))
                     .saturating_add(req.expected_ns);
-                if let Some(slack) = w.running_deadline_ns.checked_sub(finish)
+                if let Some(slack) = w.running_key().checked_sub(finish)
                     && preempt.is_none_or(|(_, best)| slack > best)
                 {
                     preempt = Some((i, slack));
@@ -148,6 +153,19 @@ mod tests {
         let w2 = busy(now + 100 * US, now, 100 * US, 3, 300 * US);
         let w3 = busy(now + 100 * US, now, 100 * US, 2, 300 * US);
         assert_eq!(p.assign(&r, &[w2, w3]), Decision::Assign(1));
+    }
+
+    #[test]
+    fn a_demoted_request_is_preempted_whatever_its_deadline() {
+        let mut p = Edf;
+        let now = 10 * MS;
+        // Worker 0 runs a request that overran and whose deadline has
+        // passed: by deadline it is the earliest, but it is demoted.
+        let mut w0 = busy(now - MS, now - 5 * MS, 100 * US, 1, 100 * US);
+        let r = req(now, now + 2 * MS, 50 * US);
+        assert_eq!(p.assign(&r, &[w0]), Decision::Assign(0), "not demoted");
+        w0.running_demoted = true;
+        assert_eq!(p.assign(&r, &[w0]), Decision::AssignAndPreempt(0));
     }
 
     #[test]

@@ -230,7 +230,8 @@ pub fn running_remaining_ns(w: &WorkerSnapshot, now_ns: u64) -> u64 {
 /// deadline `deadline_ns` placed there now, as far as the published state
 /// tells: the queued work less what the running request has done already;
 /// under local EDF, less the running request's remainder too when its
-/// deadline is later (the worker preempts it). Queued requests are not
+/// deadline is later or it is demoted ([`WorkerSnapshot::running_key`]: the
+/// worker preempts it). Queued requests are not
 /// broken down by deadline in [`WorkerState`], so under EDF this is an upper
 /// bound.
 #[inline]
@@ -238,7 +239,7 @@ pub fn work_ahead_ns(w: &WorkerSnapshot, now_ns: u64, deadline_ns: u64, local_ed
     let remaining = running_remaining_ns(w, now_ns);
     let done = w.running_expected_ns.saturating_sub(remaining);
     let ahead = w.queued_work_ns.saturating_sub(done);
-    if local_edf && w.running_deadline_ns > deadline_ns {
+    if local_edf && w.running_key() > deadline_ns {
         ahead.saturating_sub(remaining)
     } else {
         ahead
@@ -273,6 +274,7 @@ pub(crate) mod test_support {
             running_deadline_ns: deadline,
             running_start_ns: start,
             running_expected_ns: expected,
+            running_demoted: false,
             idle: false,
         }
     }

@@ -95,7 +95,7 @@ spec_object! {
         http_resp_content_type?: NonEmpty,
         http_req_size?: Bytes,
         http_resp_size?: Bytes,
-        max_exec_us?: Micros,
+        max_exec_us?: ExecLimit,
         max_memory_bytes?: Bytes,
         max_output_bytes?: Bytes,
     }
@@ -179,6 +179,9 @@ bounded_uint! {
     Micros: 0, u64::MAX, "a non-negative integer (µs)";
     /// `relative-deadline-us`: a time in µs that must not be 0.
     Deadline: 1, u64::MAX, "a relative deadline greater than 0 (µs)";
+    /// `max-exec-us`: 0 would allow no execution at all, so it is refused
+    /// rather than silently read as a one-quantum limit.
+    ExecLimit: 1, u64::MAX, "an execution-time limit of at least 1 µs (omit the key for the default of 5 s)";
     /// A size in bytes.
     Bytes: 0, u64::MAX, "a non-negative integer (bytes)";
     /// `admissions-percentile`.

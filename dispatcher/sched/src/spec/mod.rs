@@ -591,6 +591,12 @@ mod tests {
                 "max-exec-us",
                 "invalid type: null",
             ),
+            (
+                "\"group-id\": 1",
+                "\"group-id\": 1, \"max-exec-us\": 0",
+                "max-exec-us",
+                "invalid value: integer `0`, expected an execution-time limit of at least 1 µs",
+            ),
         ];
         for (from, to, key, what) in cases {
             let err = parse(&SLEDGESCALE_FIB.replace(from, to))
