@@ -135,6 +135,14 @@ impl Server {
                 })?;
             tracing::info!(route = %route.route, request_type = route.request_type, module = %route.path.display(),
                 expected_us = route.expected_execution_us, deadline_us = route.relative_deadline_us, "registered");
+            if route.expected_execution_us > route.relative_deadline_us {
+                // Not an error (SLEdge accepts it, and the estimate may be
+                // pessimistic), but every request is expected to miss: with
+                // --admission, each is refused.
+                tracing::warn!(route = %route.route,
+                    "expected-execution-us {} is above relative-deadline-us {}: requests are expected to miss their deadline",
+                    route.expected_execution_us, route.relative_deadline_us);
+            }
             routes.push(RouteEntry::new(route, function));
         }
 

@@ -41,7 +41,13 @@ fn bad_spec_is_named() {
             && err.contains("route 0 (\"/x\"): key \"pth\": unknown field `pth`"),
         "{err}"
     );
+    // A JSON syntax error: its position once, not once more as a cause.
+    let (_dir2, syntax) = write_temp("syntax.json", r#"{"name": }"#);
+    let (ok, _, err) = run_spec_to_exit(&syntax, &[]);
+    assert!(!ok);
+    assert_eq!(err.matches("line 1 column 10").count(), 1, "{err}");
     let (ok, _, err) = run_to_exit(&["--spec", "/nonexistent/spec.json"]);
+    assert_eq!(err.matches("No such file").count(), 1, "{err}");
     assert!(
         !ok && err.contains("/nonexistent/spec.json: cannot read"),
         "{err}"
@@ -57,6 +63,19 @@ fn missing_module_is_named() {
     let (ok, _, err) = run_spec_to_exit(&spec, &["--listen", "127.0.0.1:0"]);
     assert!(!ok);
     assert!(err.contains("absent.wasm does not exist"), "{err}");
+}
+
+#[test]
+fn deadline_below_expected_time_warns() {
+    let (_dir, spec) = write_spec(&[TestRoute("/fib", 1, "fibonacci", 500, 50, "")]);
+    let d = Dispatcher::serving(&spec, &["--workers", "1"]);
+    let (ok, _, err) = d.stop();
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("WARN")
+            && err.contains("expected-execution-us 500 is above relative-deadline-us 50"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -40,12 +40,13 @@ pub enum LoadgenError {
     #[error("plot: {0}")]
     Plot(String),
     /// Any other I/O error, with what was being done.
-    #[error("{what}: {source}")]
+    #[error("{what}: {cause}")]
     Io {
         /// What loadgen was doing.
         what: String,
-        /// The underlying error.
-        source: io::Error,
+        /// The underlying error (not a `#[source]`: its text is already in
+        /// this one's, and `{:#}` would print it twice).
+        cause: io::Error,
     },
 }
 
@@ -57,10 +58,10 @@ impl From<tern_rpc::transport::AddrError> for LoadgenError {
 
 impl LoadgenError {
     /// Wraps an I/O error with what was being done.
-    pub fn io(what: impl Into<String>, source: io::Error) -> Self {
+    pub fn io(what: impl Into<String>, cause: io::Error) -> Self {
         LoadgenError::Io {
             what: what.into(),
-            source,
+            cause,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The `loadgen` command line: `run`, `sweep`, `call`, `plot`, `echo-server`.
 //! See `loadgen/README.md`.
 
+use std::io::IsTerminal;
 use std::net::SocketAddrV4;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use tern_loadgen::arrivals::ArrivalKind;
-use tern_loadgen::call::{call, printable};
+use tern_loadgen::call::{call, write_payload};
 use tern_loadgen::csv::CsvWriter;
 use tern_loadgen::echo_server::{echo, serve};
 use tern_loadgen::engine::{RunConfig, run};
@@ -288,7 +289,9 @@ fn cmd_call(a: CallArgs) -> Result<()> {
         .unwrap_or_default();
     let out = call(&a.server, request_type, body, a.timeout)?;
     let r = &out.response;
-    println!("{}", printable(&r.payload).trim_end());
+    let stdout = std::io::stdout();
+    let terminal = stdout.is_terminal();
+    write_payload(&mut stdout.lock(), &r.payload, terminal).context("writing the response")?;
     let rtt_us = out.round_trip.as_secs_f64() * 1e6;
     eprintln!(
         "status {}  round trip {rtt_us:.1} us  server queue {:.1} us  exec {:.1} us  connect {:.1} us  ({} bytes)",

@@ -57,12 +57,22 @@ pub enum Abi {
 #[derive(Debug, thiserror::Error)]
 pub enum RegisterError {
     /// The `.wasm` file could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {cause}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
+        /// The OS error (not a `#[source]`: its text is already in this
+        /// one's, and `{:#}` would print it twice).
+        cause: std::io::Error,
+    },
+    /// The file is neither a binary Wasm module (which starts with the
+    /// bytes `\0asm`) nor, by its first character, a text one (`(`).
+    #[error(
+        "{path} is not a Wasm module (a binary module starts with the bytes \\0asm, a text module with `(`)"
+    )]
+    NotWasm {
+        /// The file.
+        path: PathBuf,
     },
     /// wasmtime rejected the module (not Wasm, invalid, or a feature this
     /// engine does not enable).

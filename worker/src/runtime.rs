@@ -247,10 +247,13 @@ impl Runtime {
             });
         }
         self.check_limits(name, &limits)?;
-        let wasm = std::fs::read(&path).map_err(|source| RegisterError::Io {
+        let wasm = std::fs::read(&path).map_err(|cause| RegisterError::Io {
             path: path.clone(),
-            source,
+            cause,
         })?;
+        if !looks_like_wasm(&wasm) {
+            return Err(RegisterError::NotWasm { path });
+        }
         let (module, from_cache) = self.load_or_compile(&path, &wasm)?;
         for import in module.imports() {
             if import.module() != wasi::MODULE || !wasi::SUPPORTED.contains(&import.name()) {
@@ -489,4 +492,16 @@ impl Ticker {
             })?;
         Ok(Ticker { stop, thread })
     }
+}
+
+/// Whether `bytes` can be a module: binary Wasm (the `\0asm` magic) or, by
+/// its first non-blank character, the text format. Checked before wasmtime
+/// sees the bytes, whose WAT parser would answer any other file with a
+/// parse error ("expected `(`") that does not say the file is not Wasm.
+fn looks_like_wasm(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"\0asm")
+        || bytes
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|&b| b == b'(' || b == b';')
 }

@@ -139,9 +139,17 @@ fn bad_modules_are_clear_errors_naming_the_file() {
         ..lim
     };
     type Check = fn(&RegisterError) -> bool;
-    let cases: [(&str, &[u8], FunctionLimits, Check); 6] = [
+    let cases: [(&str, &[u8], FunctionLimits, Check); 8] = [
         ("garbage.wasm", b"\0asm\x01\0\0\0garbage", lim, |e| {
             matches!(e, RegisterError::Compile { .. })
+        }),
+        // A text file or random bytes given as a module: named as not Wasm,
+        // not answered by the WAT parser's "expected `(`".
+        ("notes.wasm", b"hello, world\n", lim, |e| {
+            matches!(e, RegisterError::NotWasm { .. }) && e.to_string().contains("is not a Wasm module")
+        }),
+        ("random.wasm", &[0x9f, 0x12, 0xee, 0x00, 0x41, 0x7a, 0x03, 0xc4], lim, |e| {
+            matches!(e, RegisterError::NotWasm { .. })
         }),
         (
             "import.wat",

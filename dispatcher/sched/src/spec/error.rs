@@ -13,20 +13,22 @@ use serde_path_to_error::{Path as KeyPath, Segment};
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
     /// The file could not be read.
-    #[error("spec {file}: cannot read: {source}")]
+    #[error("spec {file}: cannot read: {cause}")]
     Io {
         /// The spec file.
         file: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
+        /// The underlying error (not a `#[source]`: its text is already in
+        /// this one's, and `{:#}` would print it twice).
+        cause: std::io::Error,
     },
     /// The file is not JSON (or has text after the JSON value).
-    #[error("spec {file}: not valid JSON: {source}")]
+    #[error("spec {file}: not valid JSON: {cause}")]
     Json {
         /// The spec file.
         file: PathBuf,
-        /// The parser's error (with line and column).
-        source: serde_json::Error,
+        /// The parser's error (with line and column; not a `#[source]`, as
+        /// for [`SpecError::Io`]).
+        cause: serde_json::Error,
     },
     /// A key this format does not know, a key given twice in one object, a
     /// required key that is missing, or a value of the wrong type or out of
@@ -79,8 +81,9 @@ pub enum SpecError {
         /// The name.
         route: String,
     },
-    /// A route's module does not exist.
-    #[error("spec {file}: {place}: key \"path\": module {module} does not exist{hint}")]
+    /// A route's module is not a file: it does not exist, or it is a
+    /// directory or something else that cannot be read as a module.
+    #[error("spec {file}: {place}: key \"path\": module {module} {problem}{hint}")]
     MissingModule {
         /// The spec file.
         file: PathBuf,
@@ -88,6 +91,9 @@ pub enum SpecError {
         place: String,
         /// The resolved module path.
         module: PathBuf,
+        /// What is wrong with it: `does not exist`, `is a directory, not a
+        /// module file`, ...
+        problem: &'static str,
         /// A hint on how to build it, or empty.
         hint: &'static str,
     },

@@ -96,7 +96,7 @@ spec_object! {
         http_req_size?: Bytes,
         http_resp_size?: Bytes,
         max_exec_us?: ExecLimit,
-        max_memory_bytes?: Bytes,
+        max_memory_bytes?: MemoryLimit,
         max_output_bytes?: Bytes,
     }
 }
@@ -184,6 +184,10 @@ bounded_uint! {
     ExecLimit: 1, u64::MAX, "an execution-time limit of at least 1 µs (omit the key for the default of 5 s)";
     /// A size in bytes.
     Bytes: 0, u64::MAX, "a non-negative integer (bytes)";
+    /// `max-memory-bytes`: a wasm32 memory addresses at most 4 GiB, so a
+    /// larger limit could never be reached (and the runtime could not
+    /// reserve it).
+    MemoryLimit: 0, 1 << 32, "a byte count up to 4294967296 (4 GiB, all a wasm32 memory can address)";
     /// `admissions-percentile`.
     Percentile: 0, 100, "a percentile 0-100";
     /// A count or an id that fits 32 bits (`n-resas`, `group-id`).

@@ -172,9 +172,9 @@ impl Spec {
     }
 
     fn load_inner(path: &Path, check_modules: bool) -> Result<Spec, SpecError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Io {
+        let text = std::fs::read_to_string(path).map_err(|cause| SpecError::Io {
             file: path.to_path_buf(),
-            source,
+            cause,
         })?;
         let spec = Self::parse(&text, path)?;
         if check_modules {
@@ -265,26 +265,33 @@ impl Spec {
         Ok(())
     }
 
-    /// Checks that every route's module is an existing file.
+    /// Checks that every route's module is an existing file; a missing
+    /// path and a directory are named as such. One `stat` per route.
     pub fn check_modules(&self) -> Result<(), SpecError> {
         for (ti, tenant) in self.tenants.iter().enumerate() {
             for (ri, route) in tenant.routes.iter().enumerate() {
-                if !route.path.is_file() {
-                    let in_build_dir = route
-                        .path
-                        .parent()
-                        .is_some_and(|d| d.ends_with("functions/build"));
-                    return Err(SpecError::MissingModule {
-                        file: self.file.clone(),
-                        place: route_place(ti, Some(&tenant.name), ri, Some(&route.route)),
-                        module: route.path.clone(),
-                        hint: if in_build_dir {
-                            " (build the functions with functions/build.sh)"
-                        } else {
-                            ""
-                        },
-                    });
-                }
+                let problem = match std::fs::metadata(&route.path) {
+                    Ok(m) if m.is_file() => continue,
+                    Ok(m) if m.is_dir() => "is a directory, not a module file",
+                    Ok(_) => "is not a regular file",
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => "does not exist",
+                    Err(_) => "cannot be read",
+                };
+                let in_build_dir = route
+                    .path
+                    .parent()
+                    .is_some_and(|d| d.ends_with("functions/build"));
+                return Err(SpecError::MissingModule {
+                    file: self.file.clone(),
+                    place: route_place(ti, Some(&tenant.name), ri, Some(&route.route)),
+                    module: route.path.clone(),
+                    problem,
+                    hint: if in_build_dir && problem == "does not exist" {
+                        " (build the functions with functions/build.sh)"
+                    } else {
+                        ""
+                    },
+                });
             }
         }
         Ok(())
@@ -343,13 +350,13 @@ fn read_root(text: &str, file: &Path) -> Result<RootFile, SpecError> {
         } else {
             SpecError::Json {
                 file: file.to_path_buf(),
-                source,
+                cause: source,
             }
         }
     })?;
-    de.end().map_err(|source| SpecError::Json {
+    de.end().map_err(|cause| SpecError::Json {
         file: file.to_path_buf(),
-        source,
+        cause,
     })?;
     Ok(root)
 }
@@ -628,7 +635,38 @@ mod tests {
         ))
         .unwrap_err()
         .to_string();
-        assert!(err.contains("key \"max-memory-bytes\": invalid type: string \"64k\", expected a non-negative integer (bytes)"), "{err}");
+        assert!(err.contains("key \"max-memory-bytes\": invalid type: string \"64k\", expected a byte count up to 4294967296"), "{err}");
+    }
+
+    #[test]
+    fn memory_limit_past_wasm32_is_a_key_error() {
+        // 1 TiB: before, the runtime's engine refused it with a wasmtime
+        // message naming no file, route or key.
+        let err = parse(&SLEDGESCALE_FIB.replace(
+            "\"group-id\": 1",
+            "\"group-id\": 1, \"max-memory-bytes\": 1099511627776",
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("/specs/test.json"), "{err}");
+        assert!(err.contains("route 0 (\"/fib\")"), "{err}");
+        assert!(err.contains("key \"max-memory-bytes\""), "{err}");
+        assert!(err.contains("up to 4294967296"), "{err}");
+        let at_most = SLEDGESCALE_FIB.replace(
+            "\"group-id\": 1",
+            "\"group-id\": 1, \"max-memory-bytes\": 4294967296",
+        );
+        assert!(parse(&at_most).is_ok());
+    }
+
+    #[test]
+    fn a_json_error_carries_its_cause_once() {
+        let err = parse("{\"name\": }").unwrap_err();
+        let text = err.to_string();
+        assert_eq!(text.matches("line 1 column").count(), 1, "{text}");
+        // The cause is in the message, so it is not also the source: an
+        // `anyhow` `{:#}` chain would print it again.
+        assert!(std::error::Error::source(&err).is_none(), "{text}");
     }
 
     #[test]
@@ -714,6 +752,13 @@ mod tests {
         assert!(err.contains("fibonacci.wasm.so does not exist"), "{err}");
         assert!(err.contains("key \"path\""), "{err}");
         assert!(Spec::load_without_modules(&file).is_ok());
+        std::fs::create_dir(dir.path().join("fibonacci.wasm.so")).unwrap();
+        let err = Spec::load(&file).unwrap_err().to_string();
+        assert!(
+            err.contains("fibonacci.wasm.so is a directory, not a module file"),
+            "{err}"
+        );
+        std::fs::remove_dir(dir.path().join("fibonacci.wasm.so")).unwrap();
         std::fs::write(dir.path().join("fibonacci.wasm.so"), b"\0asm").unwrap();
         let spec = Spec::load(&file).unwrap();
         assert_eq!(spec.file(), file);

@@ -1,0 +1,81 @@
+//! The WASI host's edge cases, through small text-format guests: what a
+//! hostile or careless guest can make `random_get` and `fd_write` do.
+
+use tern_sched::{FunctionId, Outcome};
+mod common;
+
+use common::uncached_runtime;
+use tern_worker::{FunctionLimits, Runtime};
+
+fn register_wat(rt: &Runtime, dir: &std::path::Path, name: &str, wat: &str) -> FunctionId {
+    let path = dir.join(format!("{name}.wat"));
+    std::fs::write(&path, wat).unwrap();
+    rt.register(name, &path, FunctionLimits::default()).unwrap()
+}
+
+/// Writes 64 bytes of `random_get` to stdout.
+const RANDOM_64: &str = r#"(module
+  (import "wasi_snapshot_preview1" "random_get" (func $random (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (drop (call $random (i32.const 64) (i32.const 64)))
+    ;; iovec at 0: 64 bytes from 64.
+    (i32.store (i32.const 0) (i32.const 64))
+    (i32.store (i32.const 4) (i32.const 64))
+    (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#;
+
+#[test]
+fn random_get_gives_fresh_bytes_each_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = uncached_runtime();
+    let f = register_wat(&rt, dir.path(), "random", RANDOM_64);
+    let outputs: Vec<Vec<u8>> = (0..4)
+        .map(|_| {
+            let (outcome, out) = rt.invoke_blocking(f, b"");
+            assert_eq!(outcome, Outcome::Ok);
+            assert_eq!(out.len(), 64);
+            out
+        })
+        .collect();
+    for (i, a) in outputs.iter().enumerate() {
+        // 64 bytes from the OS: the chance of 16 or more zero bytes is nil.
+        assert!(a.iter().filter(|&&b| b == 0).count() < 16, "{a:?}");
+        for b in &outputs[i + 1..] {
+            assert_ne!(a, b, "two requests drew the same bytes");
+        }
+    }
+}
+
+/// 32,768 iovecs, each the whole 256 KiB memory, to stderr: they sum to
+/// 8 GiB, past the u32 that `nwritten` holds. The errno of that call is
+/// then written to stdout as one byte.
+const WRAPPING_WRITE: &str = r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 4)
+  (func (export "_start") (local $i i32) (local $errno i32)
+    (loop $fill
+      (i32.store (i32.mul (local.get $i) (i32.const 8)) (i32.const 0))
+      (i32.store (i32.add (i32.mul (local.get $i) (i32.const 8)) (i32.const 4)) (i32.const 262144))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $fill (i32.lt_u (local.get $i) (i32.const 32768))))
+    (local.set $errno (call $write (i32.const 2) (i32.const 0) (i32.const 32768) (i32.const 8)))
+    (i32.store8 (i32.const 16) (local.get $errno))
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const 1))
+    (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#;
+
+#[test]
+fn fd_write_refuses_a_count_past_u32() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = uncached_runtime();
+    let f = register_wat(&rt, dir.path(), "wrap", WRAPPING_WRITE);
+    let (outcome, out) = rt.invoke_blocking(f, b"");
+    assert_eq!(outcome, Outcome::Ok);
+    const EINVAL: u8 = 28;
+    assert_eq!(
+        out,
+        [EINVAL],
+        "the 8 GiB write is refused, not counted modulo 2^32"
+    );
+}
