@@ -13,6 +13,7 @@
 
 use super::view::header_view;
 use super::{Error, Result};
+use crate::code_enum::code_enum;
 
 /// The marker a connect payload starts with.
 pub const MARKER: [u8; 4] = *b"TRNC";
@@ -20,31 +21,15 @@ pub const MARKER: [u8; 4] = *b"TRNC";
 /// Length of the connect payload.
 pub const CONNECT_LEN: usize = field::SESSION.end;
 
-/// Whether a server accepted a connect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConnectStatus {
-    /// Session opened.
-    Accepted,
-    /// The server has as many sessions as it allows.
-    Refused,
-}
-
-impl ConnectStatus {
-    /// The wire code: 0 accepted, 1 refused.
-    pub fn code(self) -> u8 {
-        match self {
-            ConnectStatus::Accepted => 0,
-            ConnectStatus::Refused => 1,
-        }
-    }
-
-    /// The status with wire code `code`, if any.
-    pub fn from_code(code: u8) -> Option<ConnectStatus> {
-        match code {
-            0 => Some(ConnectStatus::Accepted),
-            1 => Some(ConnectStatus::Refused),
-            _ => None,
-        }
+code_enum! {
+    /// Whether a server accepted a connect; the code is the payload's
+    /// status byte.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum ConnectStatus {
+        /// Session opened.
+        Accepted = 0 => "accepted",
+        /// The server has as many sessions as it allows.
+        Refused = 1 => "refused",
     }
 }
 

@@ -22,6 +22,7 @@
 
 use super::view::header_view;
 use super::{Error, Result};
+use crate::code_enum::code_enum;
 
 /// First byte of every Tern packet.
 pub const MAGIC: u8 = 0x54;
@@ -31,41 +32,26 @@ pub const VERSION: u8 = 1;
 /// Length of the Tern header in bytes.
 pub const HEADER_LEN: usize = field::MSG_LEN.end;
 
-/// What a packet is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum PacketKind {
-    /// Client asks to open a session (payload: [`ConnectRepr`](super::connect::ConnectRepr)).
-    Connect = 0,
-    /// Server accepts or refuses a connect (payload: `ConnectRepr`).
-    ConnectAck = 1,
-    /// One packet of a request message.
-    Request = 2,
-    /// One packet of a response message.
-    Response = 3,
-    /// Server acknowledges request packets `packet number ..` (message
-    /// length = how many), returning their credits.
-    CreditReturn = 4,
-    /// Client asks for response packets `packet number ..` (> 0; message
-    /// length = how many).
-    RequestForResponse = 5,
-    /// The sender has no such session (or closed it): drop yours.
-    Reset = 6,
-}
-
-impl PacketKind {
-    /// The kind with wire code `code`, if any.
-    pub fn from_code(code: u8) -> Option<PacketKind> {
-        Some(match code {
-            0 => PacketKind::Connect,
-            1 => PacketKind::ConnectAck,
-            2 => PacketKind::Request,
-            3 => PacketKind::Response,
-            4 => PacketKind::CreditReturn,
-            5 => PacketKind::RequestForResponse,
-            6 => PacketKind::Reset,
-            _ => return None,
-        })
+code_enum! {
+    /// What a packet is for: the low nibble of byte 1 is its code.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum PacketKind {
+        /// Client asks to open a session (payload: [`ConnectRepr`](super::connect::ConnectRepr)).
+        Connect = 0 => "connect",
+        /// Server accepts or refuses a connect (payload: `ConnectRepr`).
+        ConnectAck = 1 => "connect-ack",
+        /// One packet of a request message.
+        Request = 2 => "request",
+        /// One packet of a response message.
+        Response = 3 => "response",
+        /// Server acknowledges request packets `packet number ..` (message
+        /// length = how many), returning their credits.
+        CreditReturn = 4 => "credit-return",
+        /// Client asks for response packets `packet number ..` (> 0; message
+        /// length = how many).
+        RequestForResponse = 5 => "request-for-response",
+        /// The sender has no such session (or closed it): drop yours.
+        Reset = 6 => "reset",
     }
 }
 
@@ -132,7 +118,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> TernPacket<T> {
     /// Writes the kind nibble, keeping the version.
     pub fn set_kind(&mut self, kind: PacketKind) {
         let b = &mut self.b_mut()[field::VERSION_KIND.start];
-        *b = (*b & 0xf0) | kind as u8;
+        *b = (*b & 0xf0) | kind.code();
     }
 
     /// The bytes after the header, writable.
