@@ -55,6 +55,20 @@ code_enum! {
     }
 }
 
+impl PacketKind {
+    /// Whether packets of this kind carry a payload after the header:
+    /// connect and connect-ack (a [`ConnectRepr`](super::connect::ConnectRepr)),
+    /// request and response (message bytes). Credit-return,
+    /// request-for-response and reset are the header alone; a payload on
+    /// one of them makes the packet malformed.
+    pub const fn has_payload(self) -> bool {
+        !matches!(
+            self,
+            PacketKind::CreditReturn | PacketKind::RequestForResponse | PacketKind::Reset
+        )
+    }
+}
+
 header_view! {
     /// A view of a Tern packet (header, then payload) in `buffer`. The
     /// field values (magic, version, kind) are checked by
