@@ -20,7 +20,7 @@
 //! the sender of the reset, which the receiver knows as its session's remote
 //! number.
 
-use super::view::header_view;
+use super::view::{header_view, repr_to_bytes};
 use super::{Error, Result};
 use crate::code_enum::code_enum;
 
@@ -199,20 +199,15 @@ impl TernRepr {
         packet.set_req_num(self.req_num);
         packet.set_msg_len(self.msg_len);
     }
-
-    /// This header as bytes: [`emit`](Self::emit) into a fresh array, for
-    /// callers that copy headers into their own send buffers.
-    pub fn to_bytes(&self) -> [u8; HEADER_LEN] {
-        let mut b = [0u8; HEADER_LEN];
-        self.emit(&mut TernPacket::new_unchecked(&mut b[..]));
-        b
-    }
 }
+
+repr_to_bytes!(TernRepr, TernPacket, HEADER_LEN);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::wire::golden::golden_parse_emit_tests;
+    use crate::wire::random_prefixes::each_random_prefix;
 
     /// A request header (request type 0xbeef, session 513, packet 7,
     /// request 0x01020304, message 8 MiB) followed by payload "xyz".
@@ -267,13 +262,9 @@ mod tests {
         TernRepr,
         PACKET_BYTES,
         packet_repr(),
-        HEADER_LEN
+        HEADER_LEN,
+        to_bytes
     );
-
-    #[test]
-    fn to_bytes_is_emit() {
-        assert_eq!(packet_repr().to_bytes()[..], PACKET_BYTES[..HEADER_LEN]);
-    }
 
     #[test]
     fn the_credit_return_count_is_rewritten_in_place() {
@@ -305,23 +296,18 @@ mod tests {
 
     #[test]
     fn never_panics_on_any_prefix_or_garbage() {
-        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-        let mut buf = [0u8; 40];
-        for _ in 0..100_000 {
-            for b in buf.iter_mut() {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                *b = seed as u8;
-            }
-            if seed & 1 == 0 {
+        each_random_prefix(
+            0x9E37_79B9_7F4A_7C15,
+            100_000,
+            |buf: &mut [u8; 40]| {
                 buf[0] = MAGIC;
                 buf[1] = 0x10 | (buf[1] & 0x07);
-            }
-            let n = (seed >> 8) as usize % buf.len();
-            if let Ok(p) = TernPacket::new_checked(&buf[..n]) {
-                let _ = (TernRepr::parse(&p), p.payload().len());
-            }
-        }
+            },
+            |b| {
+                if let Ok(p) = TernPacket::new_checked(b) {
+                    let _ = (TernRepr::parse(&p), p.payload().len());
+                }
+            },
+        );
     }
 }
