@@ -7,34 +7,21 @@
 //! outnumber cores (this 2-core machine class) an idle loop gives its core
 //! away. A parked loop can be woken at once with [`std::thread::Thread::unpark`].
 
-use std::fmt;
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-/// How a poll loop waits when a round found no work.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum IdleMode {
-    /// Busy-poll with a CPU spin hint; never gives the core away.
-    Spin,
-    /// Spin, then `yield_now`, then `park_timeout`: the default, right where
-    /// threads outnumber cores.
-    #[default]
-    Adaptive,
-}
+use crate::code_enum::code_enum;
 
-impl IdleMode {
-    /// The name used on command lines: `"spin"` or `"adaptive"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            IdleMode::Spin => "spin",
-            IdleMode::Adaptive => "adaptive",
-        }
-    }
-}
-
-impl fmt::Display for IdleMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+code_enum! {
+    /// How a poll loop waits when a round found no work; the name is the
+    /// one command lines take (`"spin"` or `"adaptive"`).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    pub enum IdleMode: UnknownIdleMode {
+        /// Busy-poll with a CPU spin hint; never gives the core away.
+        Spin = 0 => "spin",
+        /// Spin, then `yield_now`, then `park_timeout`: the default, right where
+        /// threads outnumber cores.
+        #[default]
+        Adaptive = 1 => "adaptive",
     }
 }
 
@@ -42,17 +29,6 @@ impl fmt::Display for IdleMode {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown idle mode {0:?} (expected \"spin\" or \"adaptive\")")]
 pub struct UnknownIdleMode(pub String);
-
-impl FromStr for IdleMode {
-    type Err = UnknownIdleMode;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "spin" => Ok(IdleMode::Spin),
-            "adaptive" => Ok(IdleMode::Adaptive),
-            _ => Err(UnknownIdleMode(s.to_string())),
-        }
-    }
-}
 
 /// How long `Adaptive` spins after its last busy round before yielding.
 ///

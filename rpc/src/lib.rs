@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod client;
+mod code_enum;
 pub mod endpoint;
 pub mod error;
 pub mod idle;

@@ -713,12 +713,13 @@ fn spoofed_connects_do_not_reset_live_sessions() {
             raw.send(request(num, ECHO, req_num, 0, 2), b"hi");
         }
     };
+    let has = |got: &[Got], kind: PacketKind| got.iter().any(|g| g.hdr.kind == kind);
+    // Whether server session `num` still answers an echo.
+    let answers = |raw: &mut Raw, num: u16, req_num: u32| {
+        has(&echo_on(raw, num, req_num), PacketKind::Response)
+    };
     for &(_, num) in &live {
-        assert!(
-            echo_on(&mut raw, num, 0)
-                .iter()
-                .any(|g| g.hdr.kind == PacketKind::Response)
-        );
+        assert!(answers(&mut raw, num, 0));
     }
     // Five spoofed connects with new nonces, naming live client sessions
     // (and one naming none).
@@ -727,15 +728,10 @@ fn spoofed_connects_do_not_reset_live_sessions() {
     }
     server.wait_rx(raw.sent);
     raw.drain(Duration::from_millis(20));
-    let mut alive = 0;
-    for &(_, num) in &live {
-        if echo_on(&mut raw, num, 8)
-            .iter()
-            .any(|g| g.hdr.kind == PacketKind::Response)
-        {
-            alive += 1;
-        }
-    }
+    let alive = live
+        .iter()
+        .filter(|&&(_, num)| answers(&mut raw, num, 8))
+        .count();
     let s = server.stats();
     eprintln!(
         "item 6: after 5 spoofed connects, {alive} of {} sessions still answer; sessions_reset {}",
@@ -750,22 +746,13 @@ fn spoofed_connects_do_not_reset_live_sessions() {
     // with its connect-ack). Now the old session 0 is gone, and only it
     // (and the spoofed session that named it between).
     let renewed = raw.connect(0, 5000).unwrap();
-    let got = echo_on(&mut raw, renewed, 0);
-    assert!(got.iter().any(|g| g.hdr.kind == PacketKind::Response));
+    assert!(answers(&mut raw, renewed, 0));
     let old = echo_on(&mut raw, live[0].1, 16);
-    assert!(
-        old.iter().any(|g| g.hdr.kind == PacketKind::Reset),
-        "old session 0 was reset"
-    );
-    let mut still = 0;
-    for &(_, num) in &live[1..] {
-        if echo_on(&mut raw, num, 16)
-            .iter()
-            .any(|g| g.hdr.kind == PacketKind::Response)
-        {
-            still += 1;
-        }
-    }
+    assert!(has(&old, PacketKind::Reset), "old session 0 was reset");
+    let still = live[1..]
+        .iter()
+        .filter(|&&(_, num)| answers(&mut raw, num, 16))
+        .count();
     let s = server.stats();
     eprintln!(
         "item 6: after a proven restart naming session 0: {still} of {} others answer; \

@@ -296,17 +296,38 @@ fn kernel_udp_client_to_dpdk_af_xdp_server() {
     assert!(out.contains("echo server:"), "{out}");
 }
 
+/// A test whose whole body runs in one child process, with no testbed:
+/// the parent (as root, one scenario at a time) runs `test` again as
+/// `role` and checks that the child's output holds `done`, which `body`
+/// prints when all its checks passed.
+fn in_one_child(test: &str, role: &str, done: &str, body: impl FnOnce()) {
+    if let Some(r) = child_role() {
+        assert_eq!(r, role);
+        body();
+        return;
+    }
+    require_root();
+    let _one = serial();
+    let out = Child::spawn(test, role, None, &[]).wait(LIMIT);
+    assert!(out.contains(done), "{out}");
+}
+
+/// A config for port `port` of an EAL whose one vdev is `net_null0` (a
+/// real PMD whose TX takes and frees every frame), at 10.88.0.1.
+fn null_vdev_config(port: &str) -> DpdkConfig {
+    DpdkConfig::new(
+        &eal_args(0, "net_null0"),
+        port,
+        Ipv4Addr::new(10, 88, 0, 1),
+        PORT,
+    )
+}
+
 #[test]
 fn unknown_port_is_a_clear_error() {
-    if let Some(role) = child_role() {
-        assert_eq!(role, "open-missing");
-        let config = DpdkConfig::new(
-            &eal_args(0, "net_null0"),
-            "net_memif7",
-            Ipv4Addr::new(10, 88, 0, 1),
-            PORT,
-        );
-        let err = DpdkTransport::open_single(&config)
+    let test = "unknown_port_is_a_clear_error";
+    in_one_child(test, "open-missing", "error as expected", || {
+        let err = DpdkTransport::open_single(&null_vdev_config("net_memif7"))
             .err()
             .expect("no such port");
         let msg = err.to_string();
@@ -315,12 +336,7 @@ fn unknown_port_is_a_clear_error() {
             "{msg}"
         );
         eprintln!("error as expected: {msg}");
-        return;
-    }
-    require_root();
-    let _one = serial();
-    let out = Child::spawn("unknown_port_is_a_clear_error", "open-missing", None, &[]).wait(LIMIT);
-    assert!(out.contains("error as expected"), "{out}");
+    });
 }
 
 #[test]
@@ -349,16 +365,10 @@ fn dpdk_server_drops_fragments_and_strays_and_keeps_serving() {
 
 #[test]
 fn send_rejects_oversized_datagrams_and_holds_unresolved_ones() {
-    if let Some(role) = child_role() {
-        assert_eq!(role, "null-port");
-        // net_null: a real PMD whose TX takes and frees every frame.
-        let config = DpdkConfig::new(
-            &eal_args(0, "net_null0"),
-            "net_null0",
-            Ipv4Addr::new(10, 88, 0, 1),
-            PORT,
-        );
-        let mut t = DpdkTransport::open_single(&config).expect("open net_null0");
+    let test = "send_rejects_oversized_datagrams_and_holds_unresolved_ones";
+    in_one_child(test, "null-port", "checked:", || {
+        let mut t =
+            DpdkTransport::open_single(&null_vdev_config("net_null0")).expect("open net_null0");
         let peer = SocketAddrV4::new(Ipv4Addr::new(10, 88, 0, 2), PORT);
         let big = vec![0u8; t.max_datagram() + 1];
         let ok = vec![0u8; t.max_datagram()];
@@ -379,11 +389,5 @@ fn send_rejects_oversized_datagrams_and_holds_unresolved_ones() {
         assert_eq!((s.arp_held, s.arp_requests_sent), (1, 1), "{s:?}");
         assert_eq!(t.resolved(*peer.ip()), None);
         eprintln!("checked: {s:?}");
-        return;
-    }
-    require_root();
-    let _one = serial();
-    let test = "send_rejects_oversized_datagrams_and_holds_unresolved_ones";
-    let out = Child::spawn(test, "null-port", None, &[]).wait(LIMIT);
-    assert!(out.contains("checked:"), "{out}");
+    });
 }

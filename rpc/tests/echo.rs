@@ -33,13 +33,7 @@ fn echo_message_sizes_from_0_to_8_mib() {
         .into_iter()
         .enumerate()
     {
-        let msg = pattern(len, i as u64);
-        let resp = client
-            .call(ECHO, msg.clone(), CALL_TIMEOUT)
-            .unwrap_or_else(|e| panic!("echo {len} B: {e}"));
-        assert_eq!(resp.status, Status::Ok);
-        assert_eq!(resp.payload.len(), len);
-        assert!(resp.payload == msg, "payload of {len} B differs");
+        echo(&mut client, &pattern(len, i as u64));
     }
     // Odd sizes around packet boundaries.
     let chunk = 1472 - 16;
@@ -52,9 +46,7 @@ fn echo_message_sizes_from_0_to_8_mib() {
         2 * chunk - 19,
         3 * chunk,
     ] {
-        let msg = pattern(len, len as u64);
-        let resp = client.call(ECHO, msg.clone(), CALL_TIMEOUT).unwrap();
-        assert!(resp.payload == msg, "payload of {len} B differs");
+        echo(&mut client, &pattern(len, len as u64));
     }
     let resp = client.call(999, vec![1, 2, 3], CALL_TIMEOUT).unwrap();
     assert_eq!(resp.status, Status::NoSuchFunction);

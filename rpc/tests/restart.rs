@@ -17,13 +17,7 @@ fn server_restart_resets_the_client_session() {
     let first = EchoServer::start(EndpointConfig::default());
     let addr = first.addr;
     let mut client = Client::connect_udp(addr, CALL_TIMEOUT).unwrap();
-    assert_eq!(
-        client
-            .call(ECHO, b"before".to_vec(), CALL_TIMEOUT)
-            .unwrap()
-            .payload,
-        b"before"
-    );
+    echo(&mut client, b"before");
     drop(first.stop());
 
     // Same address, new process state.
@@ -39,13 +33,7 @@ fn server_restart_resets_the_client_session() {
     assert_eq!(client.endpoint().stats().sessions_reset, 1);
 
     let mut again = Client::connect_udp(addr, CALL_TIMEOUT).unwrap();
-    assert_eq!(
-        again
-            .call(ECHO, b"after".to_vec(), CALL_TIMEOUT)
-            .unwrap()
-            .payload,
-        b"after"
-    );
+    echo(&mut again, b"after");
     let report = second.stop();
     assert!(report.stats.unknown_session_dropped >= 1);
     assert_eq!(
@@ -65,33 +53,26 @@ fn client_restart_resets_the_server_session_and_its_tokens() {
         ..Default::default()
     });
     let server_addr = server.local_addr();
-    let mut events = Vec::new();
 
     let mut c1 = udp_endpoint(EndpointConfig::default());
     let client_addr: SocketAddrV4 = c1.local_addr();
     let s1 = c1.connect(server_addr).unwrap();
-    let token = {
-        let deadline = Instant::now() + CALL_TIMEOUT;
+    let mut sent = false;
+    let token = step_pair_until(&mut c1, &mut server, |c1, _, events| {
         let mut token = None;
-        let mut sent = false;
-        while token.is_none() {
-            assert!(Instant::now() < deadline);
-            round(&mut c1, &mut events);
-            round(&mut server, &mut events);
-            for e in events.drain(..) {
-                match e {
-                    Event::Connected(_) => {
-                        c1.send_request(s1, ECHO, b"lost".to_vec(), 7).unwrap();
-                        sent = true;
-                    }
-                    Event::Request { token: t, .. } => token = Some(t),
-                    other => panic!("unexpected {other:?}"),
+        for e in events {
+            match e {
+                Event::Connected(_) => {
+                    c1.send_request(s1, ECHO, b"lost".to_vec(), 7).unwrap();
+                    sent = true;
                 }
+                Event::Request { token: t, .. } => token = Some(t),
+                other => panic!("unexpected {other:?}"),
             }
         }
-        assert!(sent);
-        token.unwrap()
-    };
+        token
+    });
+    assert!(sent);
     let old_session = token.session();
     // The client process "restarts": same address, fresh endpoint, after
     // the old session's idle timeout.
@@ -102,14 +83,9 @@ fn client_restart_resets_the_server_session_and_its_tokens() {
         EndpointConfig::default(),
     );
     let s2 = c2.connect(server_addr).unwrap();
-    let mut reset_seen = false;
-    let mut connected = false;
-    let deadline = Instant::now() + CALL_TIMEOUT;
-    while !(reset_seen && connected) {
-        assert!(Instant::now() < deadline);
-        round(&mut c2, &mut events);
-        round(&mut server, &mut events);
-        for e in events.drain(..) {
+    let (mut reset_seen, mut connected) = (false, false);
+    step_pair_until(&mut c2, &mut server, |_, _, events| {
+        for e in events {
             match e {
                 Event::SessionReset(s) => {
                     assert_eq!(s, old_session);
@@ -122,7 +98,8 @@ fn client_restart_resets_the_server_session_and_its_tokens() {
                 other => panic!("unexpected {other:?}"),
             }
         }
-    }
+        (reset_seen && connected).then_some(())
+    });
     assert_eq!(server.stats().sessions_expired, 1);
     assert_eq!(server.stats().sessions_reset, 0);
     // The old request's token is stale now: an error, not a panic.
@@ -136,13 +113,9 @@ fn client_restart_resets_the_server_session_and_its_tokens() {
 
     // The new session works, and a token answered twice is stale.
     c2.send_request(s2, ECHO, b"fresh".to_vec(), 1).unwrap();
-    let deadline = Instant::now() + CALL_TIMEOUT;
-    loop {
-        assert!(Instant::now() < deadline);
-        round(&mut c2, &mut events);
-        round(&mut server, &mut events);
+    step_pair_until(&mut c2, &mut server, |_, server, events| {
         let mut done = false;
-        for e in events.drain(..) {
+        for e in events {
             match e {
                 Event::Request { token, payload, .. } => {
                     server
@@ -161,10 +134,8 @@ fn client_restart_resets_the_server_session_and_its_tokens() {
                 other => panic!("unexpected {other:?}"),
             }
         }
-        if done {
-            break;
-        }
-    }
+        done.then_some(())
+    });
 }
 
 #[test]
@@ -172,19 +143,17 @@ fn close_tells_the_server() {
     let mut server = udp_endpoint(EndpointConfig::default());
     let mut client = udp_endpoint(EndpointConfig::default());
     let s = connect_pair(&mut client, &mut server);
-    let mut events = Vec::new();
-    let deadline = Instant::now() + CALL_TIMEOUT;
     assert_eq!(server.session_count(), 1);
     client.close(s);
     assert!(matches!(
         client.send_request(s, ECHO, vec![], 0),
         Err(RpcError::NoSuchSession)
     ));
-    while server.session_count() != 0 {
-        assert!(Instant::now() < deadline);
-        round(&mut client, &mut events);
-        round(&mut server, &mut events);
-    }
+    let mut events = Vec::new();
+    step_pair_until(&mut client, &mut server, |_, server, round_events| {
+        events.extend(round_events);
+        (server.session_count() == 0).then_some(())
+    });
     assert!(
         matches!(events.as_slice(), [Event::SessionReset(_)]),
         "{events:?}"

@@ -27,17 +27,12 @@ fn long_running_request_is_kept_alive_by_probes() {
     // Multi-packet request, so probes follow credit-returns.
     let msg = pattern(5_000, 1);
     client.send_request(s, ECHO, msg.clone(), 1).unwrap();
-    let mut events = Vec::new();
     let mut held = None;
     let mut executions = 0;
     let started = Instant::now();
-    let deadline = started + CALL_TIMEOUT;
-    let response = loop {
-        assert!(Instant::now() < deadline);
-        round(&mut client, &mut events);
-        round(&mut server, &mut events);
+    let response = step_pair_until(&mut client, &mut server, |_, server, events| {
         let mut done = None;
-        for e in events.drain(..) {
+        for e in events {
             match e {
                 Event::Request { token, payload, .. } => {
                     executions += 1;
@@ -47,8 +42,8 @@ fn long_running_request_is_kept_alive_by_probes() {
                 other => panic!("unexpected {other:?}"),
             }
         }
-        if let Some(r) = done {
-            break r;
+        if done.is_some() {
+            return done;
         }
         // "Execute" for 300 ms, 20 times the give-up time without answers.
         if started.elapsed() > Duration::from_millis(300)
@@ -59,7 +54,8 @@ fn long_running_request_is_kept_alive_by_probes() {
                 .unwrap();
         }
         std::thread::sleep(Duration::from_micros(200));
-    };
+        None
+    });
     assert_eq!(response.payload, msg);
     assert_eq!(executions, 1);
     assert!(

@@ -185,17 +185,7 @@ impl Core {
         }
     }
 
-    pub(super) fn on_credit_return(
-        &mut self,
-        now: Instant,
-        peer: SocketAddrV4,
-        hdr: &TernRepr,
-        payload: &[u8],
-    ) {
-        if !payload.is_empty() {
-            self.stats.malformed_dropped += 1;
-            return;
-        }
+    pub(super) fn on_credit_return(&mut self, now: Instant, peer: SocketAddrV4, hdr: &TernRepr) {
         let Some((num, slot_i)) = self.client_target(peer, hdr) else {
             return;
         };

@@ -402,14 +402,20 @@ impl Core {
             self.stats.malformed_dropped += 1;
             return None;
         };
+        if !hdr.kind.has_payload() && !payload.is_empty() {
+            // Checked here once, before any session lookup, for every
+            // control kind.
+            self.stats.malformed_dropped += 1;
+            return None;
+        }
         match hdr.kind {
             PacketKind::Connect => self.on_connect(now, peer, &hdr, payload),
             PacketKind::ConnectAck => self.on_connect_ack(peer, &hdr, payload),
             PacketKind::Request => return self.on_request(now, peer, &hdr, payload),
-            PacketKind::RequestForResponse => self.on_rfr(now, peer, &hdr, payload),
-            PacketKind::CreditReturn => self.on_credit_return(now, peer, &hdr, payload),
+            PacketKind::RequestForResponse => self.on_rfr(now, peer, &hdr),
+            PacketKind::CreditReturn => self.on_credit_return(now, peer, &hdr),
             PacketKind::Response => return self.on_response(now, peer, &hdr, payload),
-            PacketKind::Reset => self.on_reset(peer, &hdr, payload),
+            PacketKind::Reset => self.on_reset(peer, &hdr),
         }
         None
     }
@@ -467,11 +473,7 @@ impl Core {
     }
 
     /// A reset from `peer` about its session `hdr.session`: drop ours.
-    fn on_reset(&mut self, peer: SocketAddrV4, hdr: &TernRepr, payload: &[u8]) {
-        if !payload.is_empty() {
-            self.stats.malformed_dropped += 1;
-            return;
-        }
+    fn on_reset(&mut self, peer: SocketAddrV4, hdr: &TernRepr) {
         let mut found = false;
         for server_role in [true, false] {
             let key = session::PeerKey {

@@ -264,17 +264,7 @@ impl Core {
     /// at most the server's `credits` per ask, and at most twice the
     /// response's packets plus `credits` over the response's life (room for
     /// loss recovery, not for amplification).
-    pub(super) fn on_rfr(
-        &mut self,
-        now: Instant,
-        peer: SocketAddrV4,
-        hdr: &TernRepr,
-        payload: &[u8],
-    ) {
-        if !payload.is_empty() {
-            self.stats.malformed_dropped += 1;
-            return;
-        }
+    pub(super) fn on_rfr(&mut self, now: Instant, peer: SocketAddrV4, hdr: &TernRepr) {
         let Some(num) = self.server_target(peer, hdr) else {
             return;
         };

@@ -102,6 +102,23 @@ fn zeroed_mmsghdr() -> libc::mmsghdr {
     unsafe { mem::zeroed() }
 }
 
+/// The length the socket calls take for a `sockaddr_in`.
+const SOCKADDR_IN_LEN: libc::socklen_t = mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+
+/// Points `h` at the address buffer `addr` and the iovecs `iovs`, with no
+/// control data and no flags: every message this transport sends or
+/// receives has that shape. The pointers stay valid while the borrowed
+/// buffers do, which outlive the system call that reads them.
+fn point_msghdr(h: &mut libc::msghdr, addr: &mut libc::sockaddr_in, iovs: &mut [libc::iovec]) {
+    h.msg_name = (addr as *mut libc::sockaddr_in).cast();
+    h.msg_namelen = SOCKADDR_IN_LEN;
+    h.msg_iov = iovs.as_mut_ptr();
+    h.msg_iovlen = iovs.len();
+    h.msg_control = std::ptr::null_mut();
+    h.msg_controllen = 0;
+    h.msg_flags = 0;
+}
+
 fn empty_iovec() -> libc::iovec {
     libc::iovec {
         iov_base: std::ptr::null_mut(),
@@ -225,14 +242,11 @@ impl Transport for UdpTransport {
                     iov_base: d.payload.as_ptr() as *mut libc::c_void,
                     iov_len: d.payload.len(),
                 };
-                let h = &mut self.tx_msgs[i].msg_hdr;
-                h.msg_name = (&mut self.tx_addrs[i] as *mut libc::sockaddr_in).cast();
-                h.msg_namelen = mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-                h.msg_iov = &mut self.tx_iovs[2 * i];
-                h.msg_iovlen = 2;
-                h.msg_control = std::ptr::null_mut();
-                h.msg_controllen = 0;
-                h.msg_flags = 0;
+                point_msghdr(
+                    &mut self.tx_msgs[i].msg_hdr,
+                    &mut self.tx_addrs[i],
+                    &mut self.tx_iovs[2 * i..2 * i + 2],
+                );
             }
             let sent = if n == 1 && batch[done].len() <= SMALL_DATAGRAM {
                 // One small datagram: plain `sendto` from a contiguous copy
@@ -249,7 +263,7 @@ impl Transport for UdpTransport {
                         d.len(),
                         libc::MSG_DONTWAIT,
                         (&self.tx_addrs[0] as *const libc::sockaddr_in).cast(),
-                        mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+                        SOCKADDR_IN_LEN,
                     )
                 };
                 if r >= 0 { 1 } else { -1 }
@@ -319,18 +333,15 @@ impl Transport for UdpTransport {
                 iov_base: p.cast(),
                 iov_len: slot,
             };
-            let h = &mut self.rx_msgs[i].msg_hdr;
-            h.msg_name = (&mut self.rx_addrs[i] as *mut libc::sockaddr_in).cast();
-            h.msg_namelen = mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-            h.msg_iov = &mut self.rx_iovs[i];
-            h.msg_iovlen = 1;
-            h.msg_control = std::ptr::null_mut();
-            h.msg_controllen = 0;
-            h.msg_flags = 0;
+            point_msghdr(
+                &mut self.rx_msgs[i].msg_hdr,
+                &mut self.rx_addrs[i],
+                std::slice::from_mut(&mut self.rx_iovs[i]),
+            );
         }
         let got = loop {
             let r = if want == 1 {
-                let mut namelen = mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+                let mut namelen = SOCKADDR_IN_LEN;
                 // SAFETY: `base` points at slot 0 of `storage` (`slot` bytes,
                 // exclusively borrowed), and the address buffer is a live
                 // sockaddr_in of this transport with its exact length.

@@ -11,8 +11,9 @@
 //! | 15 | 1 | reserved | 0 |
 //! | 16 | 2 | session | ack only: the server's session number for this session |
 
-use super::view::header_view;
+use super::view::{header_view, repr_to_bytes};
 use super::{Error, Result};
+use crate::code_enum::code_enum;
 
 /// The marker a connect payload starts with.
 pub const MARKER: [u8; 4] = *b"TRNC";
@@ -20,31 +21,15 @@ pub const MARKER: [u8; 4] = *b"TRNC";
 /// Length of the connect payload.
 pub const CONNECT_LEN: usize = field::SESSION.end;
 
-/// Whether a server accepted a connect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConnectStatus {
-    /// Session opened.
-    Accepted,
-    /// The server has as many sessions as it allows.
-    Refused,
-}
-
-impl ConnectStatus {
-    /// The wire code: 0 accepted, 1 refused.
-    pub fn code(self) -> u8 {
-        match self {
-            ConnectStatus::Accepted => 0,
-            ConnectStatus::Refused => 1,
-        }
-    }
-
-    /// The status with wire code `code`, if any.
-    pub fn from_code(code: u8) -> Option<ConnectStatus> {
-        match code {
-            0 => Some(ConnectStatus::Accepted),
-            1 => Some(ConnectStatus::Refused),
-            _ => None,
-        }
+code_enum! {
+    /// Whether a server accepted a connect; the code is the payload's
+    /// status byte.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum ConnectStatus {
+        /// Session opened.
+        Accepted = 0 => "accepted",
+        /// The server has as many sessions as it allows.
+        Refused = 1 => "refused",
     }
 }
 
@@ -129,19 +114,15 @@ impl ConnectRepr {
         packet.set_reserved(0);
         packet.set_server_session(self.server_session);
     }
-
-    /// This payload as bytes: [`emit`](Self::emit) into a fresh array.
-    pub fn to_bytes(&self) -> [u8; CONNECT_LEN] {
-        let mut b = [0u8; CONNECT_LEN];
-        self.emit(&mut ConnectPacket::new_unchecked(&mut b[..]));
-        b
-    }
 }
+
+repr_to_bytes!(ConnectRepr, ConnectPacket, CONNECT_LEN);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::wire::golden::golden_parse_emit_tests;
+    use crate::wire::random_prefixes::each_random_prefix;
 
     /// A refused connect-ack: nonce 0x0102030405060708, max datagram 1472,
     /// server session 999.
@@ -192,13 +173,9 @@ mod tests {
         ConnectRepr,
         PACKET_BYTES,
         packet_repr(),
-        CONNECT_LEN
+        CONNECT_LEN,
+        to_bytes
     );
-
-    #[test]
-    fn to_bytes_is_emit() {
-        assert_eq!(packet_repr().to_bytes()[..], PACKET_BYTES[..CONNECT_LEN]);
-    }
 
     #[test]
     fn roundtrip_and_errors() {
@@ -219,21 +196,16 @@ mod tests {
 
     #[test]
     fn random_bytes_never_panic() {
-        let mut seed = 0x2545_F491_4F6C_DD1Du64;
-        let mut buf = [0u8; 24];
-        for _ in 0..50_000 {
-            for b in buf.iter_mut() {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                *b = seed as u8;
-            }
-            if seed & 1 == 0 {
+        each_random_prefix(
+            0x2545_F491_4F6C_DD1D,
+            50_000,
+            |buf: &mut [u8; 24]| {
                 buf[..4].copy_from_slice(&MARKER);
                 buf[14] &= 1;
-            }
-            let n = (seed >> 8) as usize % buf.len();
-            let _ = parse(&buf[..n]);
-        }
+            },
+            |b| {
+                let _ = parse(b);
+            },
+        );
     }
 }

@@ -3,10 +3,21 @@
 //! `test_emit` (the repr emitted over those bytes, header scribbled over
 //! first, gives them back and leaves the payload alone). Each header keeps
 //! its own `test_construct` and `test_deconstruct`, which name its fields.
+//! A header with `to_bytes` (`repr_to_bytes!`) adds `to_bytes_is_emit`.
 
 /// `golden_parse_emit_tests!(View, Repr, BYTES, repr_value, header_len)`
-/// expands to the two tests inside a header's `tests` module.
+/// expands to the two tests inside a header's `tests` module; with a
+/// trailing `, to_bytes` also to `to_bytes_is_emit` (the repr's `to_bytes`
+/// is the canonical header bytes).
 macro_rules! golden_parse_emit_tests {
+    ($view:ident, $repr:ident, $bytes:ident, $value:expr, $header_len:expr, to_bytes) => {
+        golden_parse_emit_tests!($view, $repr, $bytes, $value, $header_len);
+
+        #[test]
+        fn to_bytes_is_emit() {
+            assert_eq!($value.to_bytes()[..], $bytes[..$header_len]);
+        }
+    };
     ($view:ident, $repr:ident, $bytes:ident, $value:expr, $header_len:expr) => {
         #[test]
         fn test_parse() {

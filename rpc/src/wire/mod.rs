@@ -12,9 +12,11 @@
 //!   `emit(&self, &mut view)` and `buffer_len()` (the bytes `emit` writes).
 //!
 //! The constructors and the accessors of plain big-endian fields are
-//! written once, in `view.rs` (`header_view!`, `header_fields!`); what a
-//! header adds by hand is its `check_len` and its fields with a meaning of
-//! their own (nibbles, flags, checksums, payloads).
+//! written once, in `view.rs` (`header_view!`), as is the `to_bytes` of the
+//! fixed-length Tern-layer reprs (`repr_to_bytes!`); what a header adds by
+//! hand is its `check_len` when it is not a plain minimum length, and its
+//! fields with a meaning of their own (nibbles, flags, checksums,
+//! payloads).
 //!
 //! Parsing returns an [`Error`] on any byte string; it never panics.
 //!
@@ -51,6 +53,9 @@ mod golden;
 
 #[cfg(test)]
 mod loopback_capture;
+
+#[cfg(test)]
+mod random_prefixes;
 
 use std::fmt;
 

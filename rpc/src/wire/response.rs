@@ -13,7 +13,7 @@
 //! The preamble is part of the message: the header's message length counts
 //! it, and it sits at the start of response packet 0.
 
-use super::view::header_view;
+use super::view::{header_view, repr_to_bytes};
 use super::{Error, Result};
 use crate::status::Status;
 
@@ -76,19 +76,15 @@ impl PreambleRepr {
         packet.set_queue_ns(self.queue_ns);
         packet.set_exec_ns(self.exec_ns);
     }
-
-    /// This preamble as bytes: [`emit`](Self::emit) into a fresh array.
-    pub fn to_bytes(&self) -> [u8; PREAMBLE_LEN] {
-        let mut b = [0u8; PREAMBLE_LEN];
-        self.emit(&mut PreamblePacket::new_unchecked(&mut b[..]));
-        b
-    }
 }
+
+repr_to_bytes!(PreambleRepr, PreamblePacket, PREAMBLE_LEN);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::wire::golden::golden_parse_emit_tests;
+    use crate::wire::random_prefixes::each_random_prefix;
 
     /// A `Trap` preamble: queued 12,345 ns, ran u64::MAX ns.
     static PACKET_BYTES: [u8; PREAMBLE_LEN] = [
@@ -133,13 +129,9 @@ mod tests {
         PreambleRepr,
         PACKET_BYTES,
         packet_repr(),
-        PREAMBLE_LEN
+        PREAMBLE_LEN,
+        to_bytes
     );
-
-    #[test]
-    fn to_bytes_is_emit() {
-        assert_eq!(packet_repr().to_bytes()[..], PACKET_BYTES[..PREAMBLE_LEN]);
-    }
 
     #[test]
     fn roundtrip() {
@@ -153,17 +145,13 @@ mod tests {
 
     #[test]
     fn random_bytes_never_panic() {
-        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-        let mut buf = [0u8; 28];
-        for _ in 0..50_000 {
-            for b in buf.iter_mut() {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                *b = seed as u8;
-            }
-            let n = (seed >> 8) as usize % buf.len();
-            let _ = parse(&buf[..n]);
-        }
+        each_random_prefix(
+            0x9E37_79B9_7F4A_7C15,
+            50_000,
+            |_: &mut [u8; 28]| {},
+            |b| {
+                let _ = parse(b);
+            },
+        );
     }
 }

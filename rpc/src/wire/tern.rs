@@ -20,8 +20,9 @@
 //! the sender of the reset, which the receiver knows as its session's remote
 //! number.
 
-use super::view::header_view;
+use super::view::{header_view, repr_to_bytes};
 use super::{Error, Result};
+use crate::code_enum::code_enum;
 
 /// First byte of every Tern packet.
 pub const MAGIC: u8 = 0x54;
@@ -31,41 +32,40 @@ pub const VERSION: u8 = 1;
 /// Length of the Tern header in bytes.
 pub const HEADER_LEN: usize = field::MSG_LEN.end;
 
-/// What a packet is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum PacketKind {
-    /// Client asks to open a session (payload: [`ConnectRepr`](super::connect::ConnectRepr)).
-    Connect = 0,
-    /// Server accepts or refuses a connect (payload: `ConnectRepr`).
-    ConnectAck = 1,
-    /// One packet of a request message.
-    Request = 2,
-    /// One packet of a response message.
-    Response = 3,
-    /// Server acknowledges request packets `packet number ..` (message
-    /// length = how many), returning their credits.
-    CreditReturn = 4,
-    /// Client asks for response packets `packet number ..` (> 0; message
-    /// length = how many).
-    RequestForResponse = 5,
-    /// The sender has no such session (or closed it): drop yours.
-    Reset = 6,
+code_enum! {
+    /// What a packet is for: the low nibble of byte 1 is its code.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum PacketKind {
+        /// Client asks to open a session (payload: [`ConnectRepr`](super::connect::ConnectRepr)).
+        Connect = 0 => "connect",
+        /// Server accepts or refuses a connect (payload: `ConnectRepr`).
+        ConnectAck = 1 => "connect-ack",
+        /// One packet of a request message.
+        Request = 2 => "request",
+        /// One packet of a response message.
+        Response = 3 => "response",
+        /// Server acknowledges request packets `packet number ..` (message
+        /// length = how many), returning their credits.
+        CreditReturn = 4 => "credit-return",
+        /// Client asks for response packets `packet number ..` (> 0; message
+        /// length = how many).
+        RequestForResponse = 5 => "request-for-response",
+        /// The sender has no such session (or closed it): drop yours.
+        Reset = 6 => "reset",
+    }
 }
 
 impl PacketKind {
-    /// The kind with wire code `code`, if any.
-    pub fn from_code(code: u8) -> Option<PacketKind> {
-        Some(match code {
-            0 => PacketKind::Connect,
-            1 => PacketKind::ConnectAck,
-            2 => PacketKind::Request,
-            3 => PacketKind::Response,
-            4 => PacketKind::CreditReturn,
-            5 => PacketKind::RequestForResponse,
-            6 => PacketKind::Reset,
-            _ => return None,
-        })
+    /// Whether packets of this kind carry a payload after the header:
+    /// connect and connect-ack (a [`ConnectRepr`](super::connect::ConnectRepr)),
+    /// request and response (message bytes). Credit-return,
+    /// request-for-response and reset are the header alone; a payload on
+    /// one of them makes the packet malformed.
+    pub const fn has_payload(self) -> bool {
+        !matches!(
+            self,
+            PacketKind::CreditReturn | PacketKind::RequestForResponse | PacketKind::Reset
+        )
     }
 }
 
@@ -132,7 +132,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> TernPacket<T> {
     /// Writes the kind nibble, keeping the version.
     pub fn set_kind(&mut self, kind: PacketKind) {
         let b = &mut self.b_mut()[field::VERSION_KIND.start];
-        *b = (*b & 0xf0) | kind as u8;
+        *b = (*b & 0xf0) | kind.code();
     }
 
     /// The bytes after the header, writable.
@@ -199,20 +199,15 @@ impl TernRepr {
         packet.set_req_num(self.req_num);
         packet.set_msg_len(self.msg_len);
     }
-
-    /// This header as bytes: [`emit`](Self::emit) into a fresh array, for
-    /// callers that copy headers into their own send buffers.
-    pub fn to_bytes(&self) -> [u8; HEADER_LEN] {
-        let mut b = [0u8; HEADER_LEN];
-        self.emit(&mut TernPacket::new_unchecked(&mut b[..]));
-        b
-    }
 }
+
+repr_to_bytes!(TernRepr, TernPacket, HEADER_LEN);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::wire::golden::golden_parse_emit_tests;
+    use crate::wire::random_prefixes::each_random_prefix;
 
     /// A request header (request type 0xbeef, session 513, packet 7,
     /// request 0x01020304, message 8 MiB) followed by payload "xyz".
@@ -267,13 +262,9 @@ mod tests {
         TernRepr,
         PACKET_BYTES,
         packet_repr(),
-        HEADER_LEN
+        HEADER_LEN,
+        to_bytes
     );
-
-    #[test]
-    fn to_bytes_is_emit() {
-        assert_eq!(packet_repr().to_bytes()[..], PACKET_BYTES[..HEADER_LEN]);
-    }
 
     #[test]
     fn the_credit_return_count_is_rewritten_in_place() {
@@ -305,23 +296,18 @@ mod tests {
 
     #[test]
     fn never_panics_on_any_prefix_or_garbage() {
-        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-        let mut buf = [0u8; 40];
-        for _ in 0..100_000 {
-            for b in buf.iter_mut() {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                *b = seed as u8;
-            }
-            if seed & 1 == 0 {
+        each_random_prefix(
+            0x9E37_79B9_7F4A_7C15,
+            100_000,
+            |buf: &mut [u8; 40]| {
                 buf[0] = MAGIC;
                 buf[1] = 0x10 | (buf[1] & 0x07);
-            }
-            let n = (seed >> 8) as usize % buf.len();
-            if let Ok(p) = TernPacket::new_checked(&buf[..n]) {
-                let _ = (TernRepr::parse(&p), p.payload().len());
-            }
-        }
+            },
+            |b| {
+                if let Ok(p) = TernPacket::new_checked(b) {
+                    let _ = (TernRepr::parse(&p), p.payload().len());
+                }
+            },
+        );
     }
 }

@@ -163,3 +163,31 @@ macro_rules! header_view {
 }
 
 pub(crate) use header_view;
+
+/// Gives the repr of a fixed-length header (`$len` bytes, all written by
+/// its `emit`) a `to_bytes`: `emit` into a fresh array, for callers that
+/// copy headers into their own send buffers. Tern, connect and the response
+/// preamble have one; the lower headers (written in place by the DPDK
+/// transport) do not.
+///
+/// ```text
+/// repr_to_bytes!(FooRepr, FooPacket, FOO_LEN);
+/// ```
+macro_rules! repr_to_bytes {
+    ($repr:ident, $view:ident, $len:ident) => {
+        impl $repr {
+            #[doc = concat!(
+                                "This header as bytes: [`emit`](Self::emit) into a fresh `[u8; ",
+                                stringify!($len),
+                                "]`. A copy of that many bytes; never fails."
+                            )]
+            pub fn to_bytes(&self) -> [u8; $len] {
+                let mut b = [0u8; $len];
+                self.emit(&mut $view::new_unchecked(&mut b[..]));
+                b
+            }
+        }
+    };
+}
+
+pub(crate) use repr_to_bytes;

@@ -150,6 +150,16 @@ impl Drop for EchoServer {
 /// A generous per-call timeout for a loaded 2-core machine.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Calls ECHO with `msg` through `client` and checks the answer: status ok,
+/// the same bytes back. Panics otherwise or after `CALL_TIMEOUT`.
+pub fn echo<T: Transport>(client: &mut tern_rpc::Client<T>, msg: &[u8]) {
+    let resp = client
+        .call(ECHO, msg.to_vec(), CALL_TIMEOUT)
+        .unwrap_or_else(|e| panic!("echo of {} B: {e}", msg.len()));
+    assert_eq!(resp.status, Status::Ok);
+    assert!(resp.payload == msg, "echo of {} B differs", msg.len());
+}
+
 /// Deterministic test bytes.
 pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
@@ -196,7 +206,8 @@ pub fn connect_all<T: Transport>(
 /// Issues `total` requests (tags 0..total) over `sessions`, keeping each
 /// session as full as `can_send` allows, until every one has a response;
 /// `make(tag)` builds a request and `check(tag, response)` verifies one.
-/// Panics on a failed request or when `limit` passes.
+/// Panics on a failed request, on a tag answered twice, or when `limit`
+/// passes; on return every tag was answered exactly once.
 pub fn run_closed_loop<T: Transport>(
     ep: &mut Endpoint<T>,
     sessions: &[SessionId],
@@ -207,6 +218,7 @@ pub fn run_closed_loop<T: Transport>(
 ) {
     let mut issued = 0u64;
     let mut done = 0u64;
+    let mut answered = vec![false; total as usize];
     let mut idle = IdleStrategy::new(IdleMode::Adaptive);
     let deadline = Instant::now() + limit;
     while done < total {
@@ -224,6 +236,10 @@ pub fn run_closed_loop<T: Transport>(
         }
         ep.run_once_idle(&mut idle, |_, e| match e {
             Event::Response { tag, response, .. } => {
+                assert!(
+                    !std::mem::replace(&mut answered[tag as usize], true),
+                    "tag {tag} answered twice"
+                );
                 check(tag, response.into());
                 done += 1;
             }
@@ -237,14 +253,35 @@ pub fn run_closed_loop<T: Transport>(
 /// handshake are dropped.
 pub fn connect_pair<T: Transport>(client: &mut Endpoint<T>, server: &mut Endpoint<T>) -> SessionId {
     let s = client.connect(server.local_addr()).expect("connect");
+    step_pair_until(client, server, |client, _, _| {
+        client.is_connected(s).then_some(())
+    });
+    s
+}
+
+/// Steps `client` and then `server` by hand on this thread, one round
+/// each, and hands `step` both endpoints and the events of those two rounds
+/// (in order, copied out of the receive batches), until `step` returns
+/// `Some`. Panics after `CALL_TIMEOUT`. For tests that need to see or
+/// answer every packet's effect between rounds.
+pub fn step_pair_until<T: Transport, R>(
+    client: &mut Endpoint<T>,
+    server: &mut Endpoint<T>,
+    mut step: impl FnMut(&mut Endpoint<T>, &mut Endpoint<T>, Vec<Event<'static>>) -> Option<R>,
+) -> R {
     let mut events = Vec::new();
     let deadline = Instant::now() + CALL_TIMEOUT;
-    while !client.is_connected(s) {
-        assert!(Instant::now() < deadline, "session never connected");
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "not done after {CALL_TIMEOUT:?} of stepping"
+        );
         round(client, &mut events);
         round(server, &mut events);
+        if let Some(done) = step(client, server, std::mem::take(&mut events)) {
+            return done;
+        }
     }
-    s
 }
 
 /// One round of `ep`, keeping its events for the caller (copied out of the

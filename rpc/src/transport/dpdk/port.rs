@@ -88,6 +88,21 @@ fn check(rc: i32, what: &str, port: &str) -> io::Result<()> {
     Ok(())
 }
 
+/// The answer of a DPDK query `rte_eth_*_get(port, &mut out)` about port
+/// `port_id`, or an error naming `what` and the port. One FFI call.
+fn port_query<T: Default>(
+    port_id: u16,
+    label: &str,
+    what: &str,
+    query: unsafe extern "C" fn(u16, *mut T) -> i32,
+) -> io::Result<T> {
+    let mut out = T::default();
+    // SAFETY: callers pass a valid port id and a query that writes one `T`
+    // through its out pointer, which points at `out` for the whole call.
+    check(unsafe { query(port_id, &mut out) }, what, label)?;
+    Ok(out)
+}
+
 /// Initialises the EAL (first call in the process) and opens the port of
 /// `config` with `config.queues` queue pairs. Costs the EAL start-up (first
 /// time) plus the PMD's port start, milliseconds to a second.
@@ -130,12 +145,11 @@ fn configure(
     label: &str,
 ) -> io::Result<(MacAddr, Vec<NonNull<sys::rte_mempool>>)> {
     let queues = config.queues.max(1);
-    let mut info = sys::rte_eth_dev_info::default();
-    // SAFETY: port_id is valid; info is a valid out pointer.
-    check(
-        unsafe { sys::rte_eth_dev_info_get(port_id, &mut info) },
-        "rte_eth_dev_info_get",
+    let info = port_query(
+        port_id,
         label,
+        "rte_eth_dev_info_get",
+        sys::rte_eth_dev_info_get,
     )?;
     if queues > info.max_rx_queues || queues > info.max_tx_queues {
         return Err(io::Error::other(format!(
@@ -234,12 +248,11 @@ fn configure(
         )));
     }
     check(rc, "rte_eth_dev_start", label)?;
-    let mut mac = sys::rte_ether_addr::default();
-    // SAFETY: port started; mac is a valid out pointer.
-    check(
-        unsafe { sys::rte_eth_macaddr_get(port_id, &mut mac) },
-        "rte_eth_macaddr_get",
+    let mac = port_query(
+        port_id,
         label,
+        "rte_eth_macaddr_get",
+        sys::rte_eth_macaddr_get,
     )?;
     if queues > 1 {
         steer(config, port_id, label)?;
