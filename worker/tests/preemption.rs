@@ -6,10 +6,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tern_sched::{Completion, FunctionId, Job, Outcome, clock};
+use tern_sched::{Completion, FunctionId, Job, Outcome};
 mod common;
 
-use common::{uncached_runtime, wait_for_completions, wasm_path};
+use common::{job_due_in, uncached_runtime, wait_for_completions, wasm_path};
 use tern_worker::{FunctionLimits, LocalQueue, Runtime, WorkerPool, WorkerPoolConfig};
 
 const BOUND: Duration = Duration::from_secs(120);
@@ -46,15 +46,7 @@ fn edf_pool(rt: &Arc<Runtime>, workers: usize) -> WorkerPool {
 /// A job due `deadline_in` from now, expected to take as long: no job here
 /// overruns its expected time, so none is demoted (`runaway.rs` tests that).
 fn job(id: u64, function: FunctionId, body: &str, deadline_in: Duration) -> Job {
-    let now = clock::now_ns();
-    Job {
-        id,
-        function,
-        payload: body.as_bytes().to_vec(),
-        arrival_ns: now,
-        deadline_ns: now + deadline_in.as_nanos() as u64,
-        expected_ns: deadline_in.as_nanos() as u64,
-    }
+    job_due_in(id, function, body, deadline_in, deadline_in)
 }
 
 fn next(pool: &WorkerPool, buf: &mut Vec<Completion>) -> Completion {
@@ -62,12 +54,20 @@ fn next(pool: &WorkerPool, buf: &mut Vec<Completion>) -> Completion {
     buf.remove(0)
 }
 
+/// Waits until worker 0 runs the job due at `deadline_ns`.
 fn wait_running(pool: &WorkerPool, deadline_ns: u64) {
     let limit = Instant::now() + BOUND;
     while pool.state(0).snapshot().running_deadline_ns != deadline_ns {
         assert!(Instant::now() < limit, "the long job never started");
         std::thread::sleep(Duration::from_millis(1));
     }
+}
+
+/// Submits `job` to worker 0 and waits until it is the one running.
+fn start(pool: &WorkerPool, job: Job) {
+    let deadline_ns = job.deadline_ns;
+    pool.submit(0, job).unwrap();
+    wait_running(pool, deadline_ns);
 }
 
 #[test]
@@ -80,10 +80,7 @@ fn short_earlier_deadline_request_preempts_a_long_one() {
     assert_eq!(o, Outcome::Ok);
 
     let pool = edf_pool(&rt, 1);
-    let long = job(1, hash, long_body, Duration::from_secs(1000));
-    let long_deadline = long.deadline_ns;
-    pool.submit(0, long).unwrap();
-    wait_running(&pool, long_deadline);
+    start(&pool, job(1, hash, long_body, Duration::from_secs(1000)));
 
     let short = job(2, fib, "20", Duration::from_secs(10));
     pool.submit(0, short).unwrap();
@@ -127,10 +124,7 @@ fn running_request_is_not_preempted(local_queue: LocalQueue) {
         },
     )
     .unwrap();
-    let long = job(1, hash, "200000", Duration::from_secs(1000));
-    let long_deadline = long.deadline_ns;
-    pool.submit(0, long).unwrap();
-    wait_running(&pool, long_deadline);
+    start(&pool, job(1, hash, "200000", Duration::from_secs(1000)));
     pool.submit(0, job(2, fib, "10", Duration::from_secs(1)))
         .unwrap();
     pool.preempt(0);
@@ -157,10 +151,7 @@ fn edf_worker_runs_queued_jobs_by_deadline() {
     // Keep the worker busy with a job whose deadline is the earliest (so it
     // is not preempted), then queue three with deadlines in reverse order of
     // arrival: once it finishes they run by deadline, not arrival.
-    let blocker = job(0, hash, "1000000", Duration::from_secs(1));
-    let d = blocker.deadline_ns;
-    pool.submit(0, blocker).unwrap();
-    wait_running(&pool, d);
+    start(&pool, job(0, hash, "1000000", Duration::from_secs(1)));
     for (id, secs) in [(1u64, 30u64), (2, 20), (3, 10)] {
         pool.submit(0, job(id, fib, "5", Duration::from_secs(secs)))
             .unwrap();
@@ -176,10 +167,7 @@ fn shutdown_with_suspended_and_queued_requests_returns() {
     let (rt, hash, _) = runtime_with_hash_and_fib();
     let pool = edf_pool(&rt, 1);
     // A runs, B (earlier deadline) preempts it, C waits behind both.
-    let a = job(1, hash, "3000000", Duration::from_secs(1000));
-    let a_deadline = a.deadline_ns;
-    pool.submit(0, a).unwrap();
-    wait_running(&pool, a_deadline);
+    start(&pool, job(1, hash, "3000000", Duration::from_secs(1000)));
     let b = job(2, hash, "3000000", Duration::from_secs(100));
     let b_deadline = b.deadline_ns;
     pool.submit(0, b).unwrap();

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tern_sched::{FunctionId, Outcome};
 mod common;
 
-use common::wasm_path;
+use common::{uncached_runtime, wasm_path};
 use tern_worker::{CacheStats, FunctionLimits, RegisterError, Runtime, RuntimeConfig};
 
 fn runtime_with_cache(dir: &std::path::Path) -> Runtime {
@@ -118,11 +118,7 @@ fn write(dir: &std::path::Path, name: &str, contents: &[u8]) -> std::path::PathB
 #[test]
 fn bad_modules_are_clear_errors_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    let rt = Runtime::new(RuntimeConfig {
-        cache_dir: None,
-        ..RuntimeConfig::default()
-    })
-    .unwrap();
+    let rt = uncached_runtime();
     let lim = FunctionLimits::default();
 
     let missing = dir.path().join("missing.wasm");
@@ -223,20 +219,13 @@ fn bad_modules_are_clear_errors_naming_the_file() {
     let fib = rt
         .register("fibonacci", &wasm_path("fibonacci"), lim)
         .unwrap();
-    assert_eq!(
-        rt.invoke_blocking(fib, b"7"),
-        (Outcome::Ok, b"13\n".to_vec())
-    );
+    assert_fib_12(&rt, fib);
 }
 
 #[test]
 fn raw_abi_contract_violations_are_traps_not_panics() {
     let dir = tempfile::tempdir().unwrap();
-    let rt = Runtime::new(RuntimeConfig {
-        cache_dir: None,
-        ..RuntimeConfig::default()
-    })
-    .unwrap();
+    let rt = uncached_runtime();
     let lim = FunctionLimits {
         max_output: 100,
         ..FunctionLimits::default()

@@ -11,10 +11,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tern_sched::{Completion, FunctionId, Job, Outcome, clock};
+use tern_sched::{Completion, FunctionId, Job, Outcome};
 mod common;
 
-use common::{wait_for_completions, wasm_path};
+use common::{job_due_in, wait_for_completions, wasm_path};
 use tern_worker::{
     FunctionLimits, LocalQueue, Runtime, RuntimeConfig, WorkerPool, WorkerPoolConfig,
 };
@@ -88,15 +88,7 @@ fn pool(fx: &Fixture, edf: bool, inbox_capacity: usize) -> WorkerPool {
 
 /// A job arriving now, due `deadline_in` from now, expected to take 50 µs.
 fn job(id: u64, function: FunctionId, body: &str, deadline_in: Duration) -> Job {
-    let now = clock::now_ns();
-    Job {
-        id,
-        function,
-        payload: body.as_bytes().to_vec(),
-        arrival_ns: now,
-        deadline_ns: now + deadline_in.as_nanos() as u64,
-        expected_ns: 50_000,
-    }
+    job_due_in(id, function, body, deadline_in, Duration::from_micros(50))
 }
 
 fn next(pool: &WorkerPool, buf: &mut Vec<Completion>) -> Completion {

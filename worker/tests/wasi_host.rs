@@ -7,10 +7,23 @@ mod common;
 use common::uncached_runtime;
 use tern_worker::{FunctionLimits, Runtime};
 
-fn register_wat(rt: &Runtime, dir: &std::path::Path, name: &str, wat: &str) -> FunctionId {
-    let path = dir.join(format!("{name}.wat"));
+/// A fresh runtime with the text module `wat` registered (default limits).
+fn runtime_with(wat: &str) -> (Runtime, FunctionId) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("guest.wat");
     std::fs::write(&path, wat).unwrap();
-    rt.register(name, &path, FunctionLimits::default()).unwrap()
+    let rt = uncached_runtime();
+    let f = rt
+        .register("guest", &path, FunctionLimits::default())
+        .unwrap();
+    (rt, f)
+}
+
+/// The guest's stdout for an empty request, which must end ok.
+fn output(rt: &Runtime, f: FunctionId) -> Vec<u8> {
+    let (outcome, out) = rt.invoke_blocking(f, b"");
+    assert_eq!(outcome, Outcome::Ok, "{}", String::from_utf8_lossy(&out));
+    out
 }
 
 /// Writes 64 bytes of `random_get` to stdout.
@@ -27,18 +40,10 @@ const RANDOM_64: &str = r#"(module
 
 #[test]
 fn random_get_gives_fresh_bytes_each_request() {
-    let dir = tempfile::tempdir().unwrap();
-    let rt = uncached_runtime();
-    let f = register_wat(&rt, dir.path(), "random", RANDOM_64);
-    let outputs: Vec<Vec<u8>> = (0..4)
-        .map(|_| {
-            let (outcome, out) = rt.invoke_blocking(f, b"");
-            assert_eq!(outcome, Outcome::Ok);
-            assert_eq!(out.len(), 64);
-            out
-        })
-        .collect();
+    let (rt, f) = runtime_with(RANDOM_64);
+    let outputs: Vec<Vec<u8>> = (0..4).map(|_| output(&rt, f)).collect();
     for (i, a) in outputs.iter().enumerate() {
+        assert_eq!(a.len(), 64);
         // 64 bytes from the OS: the chance of 16 or more zero bytes is nil.
         assert!(a.iter().filter(|&&b| b == 0).count() < 16, "{a:?}");
         for b in &outputs[i + 1..] {
@@ -67,14 +72,10 @@ const WRAPPING_WRITE: &str = r#"(module
 
 #[test]
 fn fd_write_refuses_a_count_past_u32() {
-    let dir = tempfile::tempdir().unwrap();
-    let rt = uncached_runtime();
-    let f = register_wat(&rt, dir.path(), "wrap", WRAPPING_WRITE);
-    let (outcome, out) = rt.invoke_blocking(f, b"");
-    assert_eq!(outcome, Outcome::Ok);
+    let (rt, f) = runtime_with(WRAPPING_WRITE);
     const EINVAL: u8 = 28;
     assert_eq!(
-        out,
+        output(&rt, f),
         [EINVAL],
         "the 8 GiB write is refused, not counted modulo 2^32"
     );

@@ -7,7 +7,7 @@ pub mod guest_build;
 
 use std::time::{Duration, Instant};
 
-use tern_sched::Completion;
+use tern_sched::{Completion, FunctionId, Job, clock};
 use tern_worker::{Runtime, RuntimeConfig, WorkerPool};
 
 #[allow(unused_imports)] // not every test file uses both
@@ -41,5 +41,25 @@ pub fn wait_for_completions(
         if pool.poll_completions(out) == 0 {
             std::thread::sleep(Duration::from_millis(1));
         }
+    }
+}
+
+/// A job of `function` with `body`, arriving now, due `deadline_in` from
+/// now and expected to take `expected`.
+pub fn job_due_in(
+    id: u64,
+    function: FunctionId,
+    body: &str,
+    deadline_in: Duration,
+    expected: Duration,
+) -> Job {
+    let now = clock::now_ns();
+    Job {
+        id,
+        function,
+        payload: body.as_bytes().to_vec(),
+        arrival_ns: now,
+        deadline_ns: now + deadline_in.as_nanos() as u64,
+        expected_ns: expected.as_nanos() as u64,
     }
 }
