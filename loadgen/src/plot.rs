@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::ValueFormatter;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use crate::csv::read_rows;
@@ -238,15 +240,7 @@ fn draw<DB: DrawingBackend>(
             .y_label_area_size(70)
             .build_cartesian_2d(xrange.clone(), (ylo..yhi).log_scale())
             .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc("offered load (req/s, all routes)")
-            .y_desc("latency")
-            .light_line_style(RGBColor(238, 238, 238))
-            .x_label_formatter(&|x| format!("{x:.0}"))
-            .y_label_formatter(&|y| axis_us(*y))
-            .draw()
-            .map_err(plot_err)?;
+        draw_mesh(&mut chart, "latency", &|y| axis_us(*y))?;
         for (k, s) in series.iter().enumerate() {
             let color = COLORS[k % COLORS.len()];
             let p99 = points(&s.rows, route, |r| {
@@ -255,16 +249,7 @@ fn draw<DB: DrawingBackend>(
             let p50 = points(&s.rows, route, |r| {
                 Some(r.latency.p50_us).filter(|v| *v > 0.0)
             });
-            chart
-                .draw_series(LineSeries::new(
-                    p99.iter().map(|&(x, y, _)| (x, y)),
-                    color.stroke_width(2),
-                ))
-                .map_err(plot_err)?
-                .label(s.label.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                });
+            draw_line(&mut chart, &p99, color, Some(&s.label))?;
             chart
                 .draw_series(DashedLineSeries::new(
                     p50.iter().map(|&(x, y, _)| (x, y)),
@@ -273,7 +258,6 @@ fn draw<DB: DrawingBackend>(
                     color.stroke_width(1),
                 ))
                 .map_err(plot_err)?;
-            draw_markers(&mut chart, &p99, color)?;
         }
         chart
             .configure_series_labels()
@@ -291,24 +275,11 @@ fn draw<DB: DrawingBackend>(
             .y_label_area_size(50)
             .build_cartesian_2d(xrange.clone(), 0.0..105.0)
             .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc("offered load (req/s, all routes)")
-            .y_desc("deadline met (%)")
-            .light_line_style(RGBColor(238, 238, 238))
-            .x_label_formatter(&|x| format!("{x:.0}"))
-            .draw()
-            .map_err(plot_err)?;
+        draw_mesh(&mut chart, "deadline met (%)", &|y| format!("{y:.0}"))?;
         for (k, s) in series.iter().enumerate() {
             let color = COLORS[k % COLORS.len()];
             let met = points(&s.rows, route, |r| r.deadline_met_pct);
-            chart
-                .draw_series(LineSeries::new(
-                    met.iter().map(|&(x, y, _)| (x, y)),
-                    color.stroke_width(2),
-                ))
-                .map_err(plot_err)?;
-            draw_markers(&mut chart, &met, color)?;
+            draw_line(&mut chart, &met, color, None)?;
         }
     }
     root.present().map_err(plot_err)
@@ -329,12 +300,46 @@ fn axis_us(us: f64) -> String {
     }
 }
 
-/// Dots for ordinary points, crosses where loadgen fell behind.
-fn draw_markers<DB: DrawingBackend, CT: CoordTranslate<From = (f64, f64)>>(
+/// The grid of a panel: offered load along x (whole req/s), `y_desc` up y
+/// with `y_label` for its tick labels, light grid lines.
+fn draw_mesh<DB: DrawingBackend, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, Y>>,
+    y_desc: &str,
+    y_label: &dyn Fn(&Y::ValueType) -> String,
+) -> Result<(), LoadgenError>
+where
+    Y: Ranged + ValueFormatter<Y::ValueType>,
+{
+    chart
+        .configure_mesh()
+        .x_desc("offered load (req/s, all routes)")
+        .y_desc(y_desc)
+        .light_line_style(RGBColor(238, 238, 238))
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(y_label)
+        .draw()
+        .map_err(plot_err)
+}
+
+/// A solid line through `pts` with its markers (dots for ordinary points,
+/// crosses where loadgen fell behind), in the legend as `label` if given.
+fn draw_line<DB: DrawingBackend, CT: CoordTranslate<From = (f64, f64)>>(
     chart: &mut ChartContext<'_, DB, CT>,
     pts: &[(f64, f64, bool)],
     color: RGBColor,
+    label: Option<&str>,
 ) -> Result<(), LoadgenError> {
+    let line = chart
+        .draw_series(LineSeries::new(
+            pts.iter().map(|&(x, y, _)| (x, y)),
+            color.stroke_width(2),
+        ))
+        .map_err(plot_err)?;
+    if let Some(label) = label {
+        line.label(label).legend(move |(x, y)| {
+            PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+        });
+    }
     chart
         .draw_series(
             pts.iter()

@@ -40,6 +40,23 @@ fn assert_fib_12(rt: &Runtime, f: FunctionId) {
     );
 }
 
+/// Registers fibonacci as `route`, then checks the cache counters after it,
+/// whether it came from the disk (`why` says why that is expected), and
+/// that it runs.
+fn register_fib_and_check(
+    rt: &Runtime,
+    route: &str,
+    after: CacheStats,
+    from_disk: bool,
+    why: &str,
+) -> FunctionId {
+    let f = register(rt, route, "fibonacci");
+    assert_eq!(rt.cache_stats(), after, "{why}");
+    assert_eq!(rt.loaded_from_cache(f), Some(from_disk), "{why}");
+    assert_fib_12(rt, f);
+    f
+}
+
 #[test]
 fn a_restart_reuses_the_compiled_cache() {
     let dir = tempfile::tempdir().unwrap();
@@ -66,11 +83,14 @@ fn a_restart_reuses_the_compiled_cache() {
 
     // "Restart": a new runtime on the same directory compiles nothing.
     let rt = runtime_with_cache(dir.path());
-    let fib = register(&rt, "fibonacci", "fibonacci");
     let noop = register(&rt, "noop", "noop");
-    assert_eq!(rt.cache_stats(), stats(2, 0, 0));
-    assert_eq!(rt.loaded_from_cache(fib), Some(true));
-    assert_fib_12(&rt, fib);
+    register_fib_and_check(
+        &rt,
+        "fibonacci",
+        stats(2, 0, 0),
+        true,
+        "compiled by the last run",
+    );
     assert_eq!(rt.invoke_blocking(noop, b""), (Outcome::Ok, Vec::new()));
     drop(rt);
 
@@ -82,14 +102,13 @@ fn a_restart_reuses_the_compiled_cache() {
         std::fs::write(a.path(), bytes).unwrap();
     }
     let rt = runtime_with_cache(dir.path());
-    let fib = register(&rt, "fibonacci", "fibonacci");
-    assert_eq!(rt.cache_stats(), stats(0, 1, 0));
-    assert_eq!(
-        rt.loaded_from_cache(fib),
-        Some(false),
-        "rebuilt, not loaded"
+    register_fib_and_check(
+        &rt,
+        "fibonacci",
+        stats(0, 1, 0),
+        false,
+        "rebuilt, not loaded",
     );
-    assert_fib_12(&rt, fib);
     drop(rt);
     let rt = runtime_with_cache(dir.path());
     register(&rt, "fibonacci", "fibonacci");
@@ -99,14 +118,13 @@ fn a_restart_reuses_the_compiled_cache() {
         "the rebuilt entry is used"
     );
     // A second route on the same file shares the loaded module.
-    let again = register(&rt, "fib-again", "fibonacci");
-    assert_eq!(rt.cache_stats(), stats(1, 0, 1));
-    assert_eq!(
-        rt.loaded_from_cache(again),
-        Some(true),
-        "shares the module read from disk"
+    register_fib_and_check(
+        &rt,
+        "fib-again",
+        stats(1, 0, 1),
+        true,
+        "shares the module read from disk",
     );
-    assert_fib_12(&rt, again);
 }
 
 fn write(dir: &std::path::Path, name: &str, contents: &[u8]) -> std::path::PathBuf {

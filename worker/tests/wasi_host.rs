@@ -26,21 +26,37 @@ fn output(rt: &Runtime, f: FunctionId) -> Vec<u8> {
     out
 }
 
-/// Writes 64 bytes of `random_get` to stdout.
-const RANDOM_64: &str = r#"(module
+/// A WASI guest whose `_start` runs `body`, with `$random` and `$write`
+/// imported, `memory` pages of memory, and `$print(ptr, len)`, which writes
+/// those bytes to stdout through an iovec at address 0.
+fn guest(pages: u32, locals: &str, body: &str) -> String {
+    format!(
+        r#"(module
   (import "wasi_snapshot_preview1" "random_get" (func $random (param i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
-  (memory (export "memory") 1)
-  (func (export "_start")
-    (drop (call $random (i32.const 64) (i32.const 64)))
-    ;; iovec at 0: 64 bytes from 64.
-    (i32.store (i32.const 0) (i32.const 64))
-    (i32.store (i32.const 4) (i32.const 64))
-    (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#;
+  (memory (export "memory") {pages})
+  (func $print (param $ptr i32) (param $len i32)
+    (i32.store (i32.const 0) (local.get $ptr))
+    (i32.store (i32.const 4) (local.get $len))
+    (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))))
+  (func (export "_start") {locals}
+{body}))"#
+    )
+}
+
+/// Writes 64 bytes of `random_get` to stdout.
+fn random_64() -> String {
+    guest(
+        1,
+        "",
+        "(drop (call $random (i32.const 64) (i32.const 64)))
+    (call $print (i32.const 64) (i32.const 64))",
+    )
+}
 
 #[test]
 fn random_get_gives_fresh_bytes_each_request() {
-    let (rt, f) = runtime_with(RANDOM_64);
+    let (rt, f) = runtime_with(&random_64());
     let outputs: Vec<Vec<u8>> = (0..4).map(|_| output(&rt, f)).collect();
     for (i, a) in outputs.iter().enumerate() {
         assert_eq!(a.len(), 64);
@@ -55,24 +71,24 @@ fn random_get_gives_fresh_bytes_each_request() {
 /// 32,768 iovecs, each the whole 256 KiB memory, to stderr: they sum to
 /// 8 GiB, past the u32 that `nwritten` holds. The errno of that call is
 /// then written to stdout as one byte.
-const WRAPPING_WRITE: &str = r#"(module
-  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
-  (memory (export "memory") 4)
-  (func (export "_start") (local $i i32) (local $errno i32)
-    (loop $fill
+fn wrapping_write() -> String {
+    guest(
+        4,
+        "(local $i i32)",
+        "(loop $fill
       (i32.store (i32.mul (local.get $i) (i32.const 8)) (i32.const 0))
       (i32.store (i32.add (i32.mul (local.get $i) (i32.const 8)) (i32.const 4)) (i32.const 262144))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $fill (i32.lt_u (local.get $i) (i32.const 32768))))
-    (local.set $errno (call $write (i32.const 2) (i32.const 0) (i32.const 32768) (i32.const 8)))
-    (i32.store8 (i32.const 16) (local.get $errno))
-    (i32.store (i32.const 0) (i32.const 16))
-    (i32.store (i32.const 4) (i32.const 1))
-    (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#;
+    (i32.store8 (i32.const 16)
+      (call $write (i32.const 2) (i32.const 0) (i32.const 32768) (i32.const 8)))
+    (call $print (i32.const 16) (i32.const 1))",
+    )
+}
 
 #[test]
 fn fd_write_refuses_a_count_past_u32() {
-    let (rt, f) = runtime_with(WRAPPING_WRITE);
+    let (rt, f) = runtime_with(&wrapping_write());
     const EINVAL: u8 = 28;
     assert_eq!(
         output(&rt, f),

@@ -486,52 +486,53 @@ mod tests {
         );
     }
 
+    /// Parses `text` (as /specs/test.json), which must fail with a message
+    /// holding every one of `parts`.
+    fn assert_error(text: &str, parts: &[&str]) {
+        let err = parse(text).unwrap_err().to_string();
+        for part in parts {
+            assert!(err.contains(part), "lacks {part:?}: {err}");
+        }
+    }
+
     #[test]
     fn unknown_key_names_key_and_file() {
-        let text = SLEDGESCALE_FIB.replace("\"n-resas\"", "\"n-reservations\"");
-        let err = parse(&text).unwrap_err().to_string();
-        assert!(err.contains("/specs/test.json"), "{err}");
-        assert!(
-            err.contains("key \"n-reservations\": unknown field `n-reservations`"),
-            "{err}"
+        assert_error(
+            &SLEDGESCALE_FIB.replace("\"n-resas\"", "\"n-reservations\""),
+            &[
+                "/specs/test.json",
+                "key \"n-reservations\": unknown field `n-reservations`",
+                "tenant 0 (\"gwu\") route 0 (\"/fib\")",
+                // The known keys are listed, as before.
+                "expected one of `route`, `request-type`",
+                "`max-output-bytes`",
+            ],
         );
-        assert!(
-            err.contains("tenant 0 (\"gwu\") route 0 (\"/fib\")"),
-            "{err}"
-        );
-        // The known keys are listed, as before.
-        assert!(
-            err.contains("expected one of `route`, `request-type`"),
-            "{err}"
-        );
-        assert!(err.contains("`max-output-bytes`"), "{err}");
-
-        let text = SLEDGESCALE_FIB.replace("\"max-budget-us\"", "\"budget\"");
-        let err = parse(&text).unwrap_err().to_string();
-        assert!(
-            err.contains("tenant 0 (\"gwu\"): key \"budget\": unknown field `budget`"),
-            "{err}"
+        assert_error(
+            &SLEDGESCALE_FIB.replace("\"max-budget-us\"", "\"budget\""),
+            &["tenant 0 (\"gwu\"): key \"budget\": unknown field `budget`"],
         );
     }
 
     #[test]
     fn repeated_keys_are_errors() {
-        // serde_json::Value kept the last of two keys; the format rejects them.
-        let text = SLEDGESCALE_FIB.replace(
-            "\"route\": \"/fib\",",
-            "\"route\": \"/fib\", \"route\": \"/fib2\",",
+        // serde_json::Value kept the last of two keys; the format rejects
+        // them. serde stops at the second key, before its value: the
+        // message, not the place, names the key.
+        assert_error(
+            &SLEDGESCALE_FIB.replace(
+                "\"route\": \"/fib\",",
+                "\"route\": \"/fib\", \"route\": \"/fib2\",",
+            ),
+            &[
+                "/specs/test.json",
+                "tenant 0 (\"gwu\") route 0",
+                "duplicate field `route`",
+            ],
         );
-        let err = parse(&text).unwrap_err().to_string();
-        assert!(err.contains("/specs/test.json"), "{err}");
-        assert!(err.contains("tenant 0 (\"gwu\") route 0"), "{err}");
-        // serde stops at the second key, before its value: the message, not
-        // the place, names the key.
-        assert!(err.contains("duplicate field `route`"), "{err}");
-        let text = SLEDGESCALE_FIB.replace("\"port\": 31850,", "\"port\": 1, \"port\": 2,");
-        let err = parse(&text).unwrap_err().to_string();
-        assert!(
-            err.contains("tenant 0 (\"gwu\"): duplicate field `port`"),
-            "{err}"
+        assert_error(
+            &SLEDGESCALE_FIB.replace("\"port\": 31850,", "\"port\": 1, \"port\": 2,"),
+            &["tenant 0 (\"gwu\"): duplicate field `port`"],
         );
     }
 
@@ -642,21 +643,22 @@ mod tests {
     fn memory_limit_past_wasm32_is_a_key_error() {
         // 1 TiB: before, the runtime's engine refused it with a wasmtime
         // message naming no file, route or key.
-        let err = parse(&SLEDGESCALE_FIB.replace(
-            "\"group-id\": 1",
-            "\"group-id\": 1, \"max-memory-bytes\": 1099511627776",
-        ))
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("/specs/test.json"), "{err}");
-        assert!(err.contains("route 0 (\"/fib\")"), "{err}");
-        assert!(err.contains("key \"max-memory-bytes\""), "{err}");
-        assert!(err.contains("up to 4294967296"), "{err}");
-        let at_most = SLEDGESCALE_FIB.replace(
-            "\"group-id\": 1",
-            "\"group-id\": 1, \"max-memory-bytes\": 4294967296",
+        let with_memory = |bytes: u64| {
+            SLEDGESCALE_FIB.replace(
+                "\"group-id\": 1",
+                &format!("\"group-id\": 1, \"max-memory-bytes\": {bytes}"),
+            )
+        };
+        assert_error(
+            &with_memory(1 << 40),
+            &[
+                "/specs/test.json",
+                "route 0 (\"/fib\")",
+                "key \"max-memory-bytes\"",
+                "up to 4294967296",
+            ],
         );
-        assert!(parse(&at_most).is_ok());
+        assert!(parse(&with_memory(1 << 32)).is_ok());
     }
 
     #[test]
