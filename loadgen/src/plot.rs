@@ -408,28 +408,35 @@ mod tests {
 
     #[test]
     fn axis_labels_pick_a_unit() {
-        assert_eq!(axis_us(20.0), "20µs");
-        assert_eq!(axis_us(2500.0), "2.5ms");
-        assert_eq!(axis_us(3_000_000.0), "3s");
+        for (us, label) in [(20.0, "20µs"), (2500.0, "2.5ms"), (3_000_000.0, "3s")] {
+            assert_eq!(axis_us(us), label);
+        }
     }
 
     #[test]
-    fn bad_inputs_are_errors() {
+    fn bad_inputs_are_errors_that_say_what_is_wrong() {
         let dir = tempfile::tempdir().unwrap();
+        let plot_error = |inputs: &[PathBuf], out: &str| {
+            plot_files(inputs, &dir.path().join(out), None)
+                .unwrap_err()
+                .to_string()
+        };
         let a = dir.path().join("a.csv");
         synthetic_csv(&a, 1);
-        assert!(plot_files(std::slice::from_ref(&a), &dir.path().join("x.jpg"), None).is_err());
-        assert!(plot_files(&[], &dir.path().join("x.svg"), None).is_err());
-        assert!(
-            plot_files(
-                &[dir.path().join("missing.csv")],
-                &dir.path().join("x.svg"),
-                None
-            )
-            .is_err()
-        );
         let empty = dir.path().join("empty.csv");
         CsvWriter::create(&empty).unwrap();
-        assert!(plot_files(&[empty], &dir.path().join("x.svg"), None).is_err());
+        for (inputs, out, says) in [
+            (
+                vec![a],
+                "x.jpg",
+                "x.jpg: the output must end in .svg or .png",
+            ),
+            (vec![], "x.svg", "give at least one CSV file"),
+            (vec![dir.path().join("missing.csv")], "x.svg", "missing.csv"),
+            (vec![empty], "x.svg", "the input files have no rows"),
+        ] {
+            let err = plot_error(&inputs, out);
+            assert!(err.contains(says), "{says:?} not in {err:?}");
+        }
     }
 }
