@@ -2,9 +2,10 @@
 # Soak test of the dispatcher (issue 10): five phases of hostile conditions on
 # loopback, each checked for lost and doubly executed requests, with the
 # dispatcher's RSS sampled every 5 s. Bounded: SECONDS/5 per phase (default
-# 60 s of load in all, ~90 s of wall time with the restarts and drains), one
-# loadgen run per phase, every process stopped on exit (also on error or
-# Ctrl-C). Not run in CI: it takes a minute and needs both cores.
+# 60 s in all: per phase SECONDS/5 - 2 s of load, then at most 2 s of drain,
+# 6 s in phase 5; ~55 s of wall time once built), one loadgen run per phase,
+# every process stopped on exit (also on error or Ctrl-C). Not run in CI: it
+# takes a minute and needs both cores.
 #
 #   scripts/soak.sh [SECONDS]        (or SOAK_SECONDS=N; default 60)
 #
@@ -251,7 +252,7 @@ report() {
   grep '^warning' "$work/phase$n.err" | sed "s/^/  phase $n loadgen /" || true
 }
 
-echo "soak: dispatcher $DISPATCHER, ${TOTAL} s of load (${PHASE} s per phase: ${LOAD} s load + up to 2 s drain, phase 5 up to 6 s)," \
+echo "soak: dispatcher $DISPATCHER, ${TOTAL} s (${PHASE} s per phase: ${LOAD} s of load + up to 2 s of drain, phase 5 up to 6 s)," \
   "1 worker, --idle $IDLE, policy edf, loopback, $(nproc) cores, spec $SPEC"
 
 # 1: 10x overload without admission control.
@@ -343,8 +344,9 @@ sampler=""
 growth=$(awk '$1 == "B" && $2 >= 5 { if (first == "") first = $3; last = $3 }
   END { if (first == "") print "n/a"; else printf "%.1f", 100 * (last - first) / first }' "$work/rss" 2>/dev/null || echo n/a)
 for p in A B C; do
-  awk -v p="$p" '$1 == p { if (f == "") f = $3; l = $3; n++ }
-    END { if (n) printf "rss dispatcher %s: %d samples, first %d kB, last %d kB\n", p, n, f, l }' "$work/rss" 2>/dev/null || true
+  awk -v p="$p" '$1 == p { if (f == "") { f = $3; fa = $2 } l = $3; la = $2; n++ }
+    END { if (n) printf "rss dispatcher %s: %d samples, first %d kB (age %d s), last %d kB (age %d s)\n", p, n, f, fa, l, la }' \
+    "$work/rss" 2>/dev/null || true
 done
 echo "rss_growth_pct is dispatcher B's (phases 2-5), first sample after 5 s of age to its last before the kill"
 echo "soak_lost=$lost_total soak_dup=$dup_total rss_growth_pct=$growth"
