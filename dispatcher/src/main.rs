@@ -39,7 +39,12 @@ fn serve(args: &Args) -> anyhow::Result<()> {
         signal_hook::flag::register_conditional_shutdown(signal, 1, stop.clone())?;
         signal_hook::flag::register(signal, stop.clone())?;
     }
-    let server = Server::start(&config)?;
+    let mut server = Server::start(&config)?;
+    // SIGUSR1: print the counters so far without stopping (scripts/soak.sh
+    // reads them at phase boundaries).
+    let report_now = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGUSR1, report_now.clone())?;
+    server.report_when(report_now);
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "listening on udp://{}", server.local_addr())?;
     stdout.flush()?;

@@ -9,7 +9,7 @@
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -35,6 +35,9 @@ pub struct Server {
     dispatcher: Dispatcher<WorkerPool, RequestToken>,
     idle: IdleMode,
     core: Option<usize>,
+    /// When set, the loop prints the counters so far to stdout and clears
+    /// it (see [`Server::report_when`]).
+    report_now: Option<Arc<AtomicBool>>,
 }
 
 /// What a stopped server reports: counters per route.
@@ -192,12 +195,23 @@ impl Server {
             dispatcher,
             idle: config.idle,
             core: config.pinning.dispatcher,
+            report_now: None,
         })
     }
 
     /// The address clients reach the server at.
     pub fn local_addr(&self) -> SocketAddrV4 {
         self.endpoint.local_addr()
+    }
+
+    /// Makes the running loop print the counters so far (the same table as
+    /// at exit, headed `report (running)`) to stdout each time `flag` is
+    /// set, and clear it: `dispatcher` sets it on SIGUSR1, so a soak can
+    /// read the server's counts at phase boundaries, and just before a
+    /// `kill -9` that would lose the exit table. Costs one atomic load per
+    /// loop round.
+    pub fn report_when(&mut self, flag: Arc<AtomicBool>) {
+        self.report_now = Some(flag);
     }
 
     /// Serves until `stop` is set, then stops the workers and returns the
@@ -216,20 +230,11 @@ impl Server {
             dispatcher: &mut self.dispatcher,
             unsent: 0,
             round_now: None,
+            report_now: self.report_now.as_deref(),
         };
         tern_rpc::serve(&mut self.endpoint, self.idle, stop, &mut service);
         let unsent = service.unsent;
-        let dispatcher = &self.dispatcher;
-        let report = Report {
-            routes: dispatcher
-                .routes()
-                .iter()
-                .zip(dispatcher.counters())
-                .map(|(r, c)| (r.name.clone(), r.request_type, c.clone()))
-                .collect(),
-            unknown_type: dispatcher.unknown_type_count(),
-            unsent,
-        };
+        let report = Report::of(&self.dispatcher, unsent);
         self.dispatcher.into_workers().shutdown();
         report
     }
@@ -244,6 +249,9 @@ struct DispatchService<'a> {
     unsent: u64,
     /// The clock read at the round's first request: one read per round.
     round_now: Option<u64>,
+    /// Set from outside: print the counters so far (see
+    /// [`Server::report_when`]).
+    report_now: Option<&'a AtomicBool>,
 }
 
 impl Service for DispatchService<'_> {
@@ -274,6 +282,11 @@ impl Service for DispatchService<'_> {
 
     fn poll(&mut self, ctl: &mut Ctl<'_>) -> bool {
         self.round_now = None;
+        if let Some(flag) = self.report_now
+            && flag.swap(false, Ordering::Relaxed)
+        {
+            print_running_report(&Report::of(self.dispatcher, self.unsent));
+        }
         let unsent = &mut self.unsent;
         self.dispatcher
             .poll_completions(|token, response| respond(ctl, unsent, token, response))
@@ -289,7 +302,31 @@ fn respond(ctl: &mut Ctl<'_>, unsent: &mut u64, token: RequestToken, response: R
     }
 }
 
+/// Prints `report` to stdout headed `report (running)`, flushed so that a
+/// reader of a pipe or file sees it at once. A failed write (closed pipe)
+/// is ignored: the report is a convenience and must not stop serving.
+fn print_running_report(report: &Report) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = write!(out, "report (running)\n{}", report.table());
+    let _ = out.flush();
+}
+
 impl Report {
+    /// The counters of `dispatcher` so far, with `unsent` responses.
+    fn of(dispatcher: &Dispatcher<WorkerPool, RequestToken>, unsent: u64) -> Report {
+        Report {
+            routes: dispatcher
+                .routes()
+                .iter()
+                .zip(dispatcher.counters())
+                .map(|(r, c)| (r.name.clone(), r.request_type, c.clone()))
+                .collect(),
+            unknown_type: dispatcher.unknown_type_count(),
+            unsent,
+        }
+    }
+
     /// The counters as a table, one line per route.
     pub fn table(&self) -> String {
         use std::fmt::Write;

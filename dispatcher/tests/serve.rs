@@ -49,6 +49,39 @@ fn fibonacci_10_is_55_under_each_policy() {
     }
 }
 
+/// The `/fib` line of the next `report (running)` table on stdout, split
+/// into columns.
+fn next_running_fib_line(d: &Dispatcher) -> Vec<String> {
+    let mut in_report = false;
+    while let Some(line) = d.next_line(PATIENCE) {
+        in_report |= line == "report (running)";
+        if in_report && line.starts_with("/fib") {
+            return line.split_whitespace().map(String::from).collect();
+        }
+    }
+    panic!("no running report on stdout");
+}
+
+#[test]
+fn sigusr1_prints_the_counters_so_far_and_keeps_serving() {
+    let d = Dispatcher::serving(&example_spec("fib.json"), &["--workers", "1"]);
+    let mut client = d.client();
+    assert_fib_10_is_55(&mut client, "first");
+    assert_fib_10_is_55(&mut client, "second");
+    d.signal("USR1");
+    // route, type, requests, ok: two so far.
+    assert_eq!(&next_running_fib_line(&d)[..4], ["/fib", "1", "2", "2"]);
+    assert_fib_10_is_55(&mut client, "after the report");
+    d.signal("USR1");
+    assert_eq!(&next_running_fib_line(&d)[..4], ["/fib", "1", "3", "3"]);
+    let (ok, out, err) = d.stop();
+    assert!(ok, "clean exit after reports; stderr: {err}");
+    assert!(
+        out.lines().any(|l| l.starts_with("/fib")),
+        "exit table: {out}"
+    );
+}
+
 #[test]
 fn unknown_request_type_gets_no_such_function() {
     let d = Dispatcher::serving(&example_spec("fib.json"), &["--workers", "1"]);

@@ -39,6 +39,7 @@ pub fn columns() -> Vec<String> {
             "mean_exec_us",
             "send_lag_p99_us",
             "behind",
+            "sent",
         ]
         .iter()
         .map(|s| s.to_string()),
@@ -89,6 +90,7 @@ pub fn row_fields(r: &RouteRow) -> Vec<String> {
         num(r.mean_exec_us),
         num(r.send_lag_p99_us),
         (r.behind as u8).to_string(),
+        r.sent.to_string(),
     ]);
     f
 }
@@ -229,6 +231,7 @@ pub fn read_rows(path: &Path) -> Result<Vec<RouteRow>, LoadgenError> {
             offered_rps: float("offered_rps")?.unwrap_or(0.0),
             achieved_rps: float("achieved_rps")?.unwrap_or(0.0),
             requests: int("requests")?,
+            sent: int("sent")?,
             ok: int("ok")?,
             latency,
             service_p99_us: float("service_p99_us")?.unwrap_or(0.0),

@@ -24,11 +24,12 @@
 use std::collections::VecDeque;
 use std::net::SocketAddrV4;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Barrier, OnceLock};
+use std::sync::{Arc, Barrier, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use tern_rpc::transport::fault::{FaultConfig, FaultStats};
 use tern_rpc::transport::{Role, Transport, TransportAddr};
 use tern_rpc::{
     Ctl, Endpoint, EndpointConfig, Event, IdleMode, IdleStrategy, RpcError, SessionId, Status,
@@ -37,6 +38,7 @@ use tern_sched::slab::Slab;
 
 use crate::arrivals::{ArrivalKind, Arrivals};
 use crate::error::LoadgenError;
+use crate::fault::SharedFaults;
 use crate::mix::Mix;
 use crate::report::RunReport;
 use crate::route_stats::{ERROR_OTHER, RouteStats};
@@ -75,6 +77,10 @@ pub struct RunConfig {
     /// The RPC retransmission timeout (base of its backoff); see
     /// [`DEFAULT_RETRANSMIT_TIMEOUT`].
     pub retransmit_timeout: Duration,
+    /// Client-side fault injection (`--fault`), none by default. Each
+    /// thread's injector gets its own seed (the config's plus the thread
+    /// index), so threads do not drop in lockstep.
+    pub fault: Option<FaultConfig>,
 }
 
 /// loadgen's RPC retransmission timeout: 20 ms, not tern-rpc's 5 ms. A
@@ -91,7 +97,7 @@ impl RunConfig {
     /// Poisson arrivals, seed 1, 16 sessions (128 requests in flight at
     /// most; more wait in loadgen, their latency counting), 1 thread,
     /// adaptive idling, 2 s drain, 5 s to connect, 20 ms retransmission
-    /// timeout.
+    /// timeout, no fault injection.
     pub fn new(server: TransportAddr, mix: Mix, rate: f64) -> Self {
         RunConfig {
             server,
@@ -107,6 +113,7 @@ impl RunConfig {
             drain: Duration::from_secs(2),
             connect_timeout: Duration::from_secs(5),
             retransmit_timeout: DEFAULT_RETRANSMIT_TIMEOUT,
+            fault: None,
         }
     }
 
@@ -274,12 +281,21 @@ struct EngineThread {
     cfg: RunConfig,
     endpoint: Endpoint<Box<dyn Transport>>,
     sessions: Vec<SessionSlot>,
+    /// The fault injector's counters, when `--fault` is on.
+    faults: Option<Arc<Mutex<FaultStats>>>,
 }
 
 impl EngineThread {
     /// Opens the socket and connects this thread's share of the sessions.
     fn prepare(cfg: &RunConfig, index: usize) -> Result<EngineThread, LoadgenError> {
-        let transport = cfg.server.open(Role::Client)?;
+        let mut transport = cfg.server.open(Role::Client)?;
+        let mut faults = None;
+        if let Some(mut f) = cfg.fault {
+            f.seed = f.seed.wrapping_add(index as u64);
+            let (t, stats) = SharedFaults::new(transport, f);
+            transport = Box::new(t);
+            faults = Some(stats);
+        }
         let rpc_config = EndpointConfig {
             retransmit_timeout: cfg.retransmit_timeout,
             ..EndpointConfig::default()
@@ -331,6 +347,7 @@ impl EngineThread {
             cfg: cfg.clone(),
             endpoint,
             sessions,
+            faults,
         })
     }
 
@@ -429,6 +446,7 @@ impl EngineThread {
                         queue.pop_front();
                         outstanding += 1;
                         if p.measured {
+                            stats[p.route as usize].sent += 1;
                             stats[p.route as usize]
                                 .send_lag
                                 .saturating_record(now.saturating_sub(p.intended_ns).max(1));
@@ -570,6 +588,12 @@ impl EngineThread {
                 "thread {}: {} packets were retransmitted (lost or late answers; expect tail latency of the \
                  retransmission timeout)",
                 self.index, rpc.retransmits
+            ));
+        }
+        if let Some(f) = self.faults.as_ref().and_then(|f| f.lock().ok().map(|s| *s)) {
+            warnings.push(format!(
+                "thread {}: fault injection dropped {}, duplicated {} and reordered {} datagrams",
+                self.index, f.dropped, f.duplicated, f.reordered
             ));
         }
         if resets > 0 {

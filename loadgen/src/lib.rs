@@ -10,6 +10,7 @@
 //! * [`csv`], [`plot`]: result files and their plots.
 //! * [`rate_list`]: the rates of a sweep.
 //! * [`engine`], [`sweep`]: the open-loop run over tern-rpc, and sweeps.
+//! * [`fault`]: `--fault`, client-side drop/duplicate/reorder injection.
 //! * [`call`]: one invocation (`loadgen call`).
 //! * [`echo_server`]: a worker-less server, the reference for loadgen's own
 //!   limit.
@@ -30,6 +31,7 @@ pub mod csv;
 pub mod echo_server;
 pub mod engine;
 pub mod error;
+pub mod fault;
 pub mod mix;
 pub mod percentiles;
 pub mod plot;

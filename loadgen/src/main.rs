@@ -16,12 +16,14 @@ use tern_loadgen::call::{call, write_payload};
 use tern_loadgen::csv::CsvWriter;
 use tern_loadgen::echo_server::{echo, serve};
 use tern_loadgen::engine::{RunConfig, run};
+use tern_loadgen::fault::parse_fault;
 use tern_loadgen::mix::{Mix, body_value, load_spec};
 use tern_loadgen::plot::plot_files;
 use tern_loadgen::rate_list::parse_rates;
 use tern_loadgen::report::{RunReport, format_table};
 use tern_loadgen::sweep::{SweepConfig, sweep};
 use tern_rpc::transport::TransportAddr;
+use tern_rpc::transport::fault::FaultConfig;
 use tern_rpc::transport::udp::UdpTransport;
 use tern_rpc::{Endpoint, EndpointConfig, IdleMode};
 
@@ -120,6 +122,11 @@ struct LoadArgs {
     /// a saturated server with probes.
     #[arg(long, default_value_t = 20.0)]
     retransmit_ms: f64,
+    /// Client-side fault injection on loadgen's own datagrams, both
+    /// directions: drop=P,dup=P,reorder=P[,window-us=N][,seed=N]
+    /// (probabilities per datagram). Default: none.
+    #[arg(long, value_parser = parse_fault)]
+    fault: Option<FaultConfig>,
 }
 
 impl LoadArgs {
@@ -139,6 +146,7 @@ impl LoadArgs {
             bail!("--retransmit-ms must be at least 0.05");
         }
         cfg.retransmit_timeout = Duration::from_secs_f64(self.retransmit_ms / 1e3);
+        cfg.fault = self.fault;
         Ok(cfg)
     }
 }

@@ -25,6 +25,9 @@ pub struct RouteRow {
     pub achieved_rps: f64,
     /// Measured requests scheduled.
     pub requests: u64,
+    /// Measured requests put on the wire (the rest never left loadgen's
+    /// queue and count as timeouts).
+    pub sent: u64,
     /// Ok responses.
     pub ok: u64,
     /// Latency percentiles from the intended send time.
@@ -100,6 +103,7 @@ impl RouteRow {
             offered_rps,
             achieved_rps,
             requests: stats.scheduled,
+            sent: stats.sent,
             ok: stats.ok,
             latency: Percentiles::of(&stats.latency),
             service_p99_us: Percentiles::of(&stats.service).p99_us,

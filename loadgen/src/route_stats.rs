@@ -53,6 +53,10 @@ pub struct RouteStats {
     pub send_lag: Histogram<u64>,
     /// Measured requests scheduled.
     pub scheduled: u64,
+    /// Measured requests put on the wire (once each, however often the RPC
+    /// layer retransmitted them); `scheduled - sent` never left loadgen's
+    /// queue and ended as timeouts.
+    pub sent: u64,
     /// Measured requests that got a response of any status.
     pub responses: u64,
     /// Responses with status ok.
@@ -90,6 +94,7 @@ impl RouteStats {
             service: new_histogram(),
             send_lag: new_histogram(),
             scheduled: 0,
+            sent: 0,
             responses: 0,
             ok: 0,
             deadline_met: 0,
@@ -156,6 +161,7 @@ impl RouteStats {
         let _ = self.service.add(&other.service);
         let _ = self.send_lag.add(&other.send_lag);
         self.scheduled += other.scheduled;
+        self.sent += other.sent;
         self.responses += other.responses;
         self.ok += other.ok;
         self.deadline_met += other.deadline_met;
@@ -178,6 +184,7 @@ mod tests {
     fn responses_failures_and_timeouts_all_reach_the_tail() {
         let mut s = RouteStats::new();
         s.scheduled = 4;
+        s.sent = 3;
         s.record_response(1_000, 900, None, Some(2_000), 100, 800);
         s.record_response(3_000, 2_900, None, Some(2_000), 100, 800);
         s.record_response(500, 400, Some(3), Some(2_000), 0, 0);
@@ -193,8 +200,14 @@ mod tests {
         all.merge(&s);
         all.merge(&s);
         assert_eq!(
-            (all.scheduled, all.ok, all.latency.len(), all.queue_ns_sum),
-            (8, 4, 8, 400)
+            (
+                all.scheduled,
+                all.sent,
+                all.ok,
+                all.latency.len(),
+                all.queue_ns_sum
+            ),
+            (8, 6, 4, 8, 400)
         );
     }
 

@@ -13,7 +13,7 @@ use tern_rpc::IdleMode;
 const EXPECTED: &str = "rate_rps,route,offered_rps,achieved_rps,requests,ok,p50_us,p90_us,p99_us,p999_us,max_us,\
 service_p99_us,deadline_us,deadline_met_pct,err_no_such_function,err_trap,err_deadline_exceeded,\
 err_rejected_overload,err_too_large,err_bad_request,err_other,failed,timeouts,mean_queue_us,mean_exec_us,\
-send_lag_p99_us,behind";
+send_lag_p99_us,behind,sent";
 
 #[test]
 fn csv_has_the_documented_columns_and_reads_back() {
@@ -47,8 +47,14 @@ fn csv_has_the_documented_columns_and_reads_back() {
     assert_eq!(rows.len(), report.rows.len());
     for (read, written) in rows.iter().zip(&report.rows) {
         assert_eq!(
-            (&read.route, read.requests, read.ok, read.behind),
-            (&written.route, written.requests, written.ok, written.behind)
+            (&read.route, read.requests, read.sent, read.ok, read.behind),
+            (
+                &written.route,
+                written.requests,
+                written.sent,
+                written.ok,
+                written.behind
+            )
         );
         assert!(
             (read.latency.p99_us - written.latency.p99_us).abs() < 0.001
@@ -60,6 +66,8 @@ fn csv_has_the_documented_columns_and_reads_back() {
     let all = &rows[2];
     assert_eq!(all.requests, rows[0].requests + rows[1].requests);
     assert!(all.requests > 0 && all.ok == all.requests, "{all:?}");
+    // Every request of a run the echo server keeps up with goes on the wire.
+    assert_eq!(all.sent, all.requests, "{all:?}");
     assert!(rows[0].requests > rows[1].requests, "weights 3:1");
     assert!(
         all.latency.p50_us > 0.0

@@ -174,6 +174,19 @@ impl Dispatcher {
         Client::connect_udp(self.addr, PATIENCE).expect("connect to dispatcher")
     }
 
+    /// Sends signal `sig` (a name kill(1) knows, e.g. `USR1`).
+    pub fn signal(&self, sig: &str) {
+        let child = self.child.as_ref().unwrap();
+        let _ = Command::new("kill")
+            .args([format!("-{sig}"), child.id().to_string()])
+            .status();
+    }
+
+    /// The next line it prints on stdout, waiting up to `patience`.
+    pub fn next_line(&self, patience: Duration) -> Option<String> {
+        self.stdout_rest.recv_timeout(patience).ok()
+    }
+
     /// Sends SIGTERM, waits for the exit, and returns (success, stdout after
     /// the listen line, stderr).
     pub fn stop(mut self) -> (bool, String, String) {
