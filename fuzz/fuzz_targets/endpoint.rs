@@ -147,10 +147,11 @@ fuzz_target!(|data: &[u8]| {
         let from = peer(*control);
         let mut bytes = bytes.to_vec();
         let t = ep.transport_mut();
-        if control & PATCH_SESSION != 0 && bytes.len() >= 6 {
-            if let Some(s) = t.own_session.get(&from) {
-                bytes[4..6].copy_from_slice(&s.to_be_bytes());
-            }
+        if control & PATCH_SESSION != 0
+            && bytes.len() >= 6
+            && let Some(s) = t.own_session.get(&from)
+        {
+            bytes[4..6].copy_from_slice(&s.to_be_bytes());
         }
         *t.received.entry(from).or_default() += 1;
         t.inbox.push_back((from, bytes));
