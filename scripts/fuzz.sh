@@ -7,7 +7,7 @@
 # Targets (fuzz/fuzz_targets/): `wire` (every header parser in
 # rpc/src/wire, with round-trip and checksum properties), `spec` (the spec
 # file reader, tern_sched::spec::Spec::parse), `endpoint` (whole datagrams
-# into an Endpoint over an in-memory transport; slow, ~100 executions/s).
+# into an Endpoint over an in-memory transport; slow, ~100-200 executions/s).
 #
 # Each target starts from its committed seeds (fuzz/seeds/<target>) plus
 # what earlier runs found (fuzz/corpus/<target>, not committed) and runs one
