@@ -24,12 +24,12 @@
 use std::collections::VecDeque;
 use std::net::SocketAddrV4;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Barrier, Mutex, OnceLock};
+use std::sync::{Arc, Barrier, OnceLock};
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use tern_rpc::transport::fault::{FaultConfig, FaultStats};
+use tern_rpc::transport::fault::{FaultConfig, FaultInjector, FaultStatsHandle};
 use tern_rpc::transport::{Role, Transport, TransportAddr};
 use tern_rpc::{
     Ctl, Endpoint, EndpointConfig, Event, IdleMode, IdleStrategy, RpcError, SessionId, Status,
@@ -38,7 +38,6 @@ use tern_sched::slab::Slab;
 
 use crate::arrivals::{ArrivalKind, Arrivals};
 use crate::error::LoadgenError;
-use crate::fault::SharedFaults;
 use crate::mix::Mix;
 use crate::report::RunReport;
 use crate::route_stats::{ERROR_OTHER, RouteStats};
@@ -282,7 +281,7 @@ struct EngineThread {
     endpoint: Endpoint<Box<dyn Transport>>,
     sessions: Vec<SessionSlot>,
     /// The fault injector's counters, when `--fault` is on.
-    faults: Option<Arc<Mutex<FaultStats>>>,
+    faults: Option<FaultStatsHandle>,
 }
 
 impl EngineThread {
@@ -292,9 +291,9 @@ impl EngineThread {
         let mut faults = None;
         if let Some(mut f) = cfg.fault {
             f.seed = f.seed.wrapping_add(index as u64);
-            let (t, stats) = SharedFaults::new(transport, f);
-            transport = Box::new(t);
-            faults = Some(stats);
+            let injector = FaultInjector::new(transport, f);
+            faults = Some(injector.stats_handle());
+            transport = Box::new(injector);
         }
         let rpc_config = EndpointConfig {
             retransmit_timeout: cfg.retransmit_timeout,
@@ -590,7 +589,7 @@ impl EngineThread {
                 self.index, rpc.retransmits
             ));
         }
-        if let Some(f) = self.faults.as_ref().and_then(|f| f.lock().ok().map(|s| *s)) {
+        if let Some(f) = self.faults.as_ref().map(FaultStatsHandle::get) {
             warnings.push(format!(
                 "thread {}: fault injection dropped {}, duplicated {} and reordered {} datagrams",
                 self.index, f.dropped, f.duplicated, f.reordered

@@ -11,6 +11,8 @@
 use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddrV4;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::{RxBatch, Transport, TxDatagram};
@@ -123,12 +125,50 @@ struct Held {
     bytes: Vec<u8>,
 }
 
+/// The injector's counters, shared with [`FaultStatsHandle`]s so that they
+/// stay readable after the injector is boxed into an endpoint. Relaxed
+/// atomics: each is an independent count, bumped only when a fault happens.
+#[derive(Debug, Default)]
+struct FaultCounters {
+    dropped: AtomicU64,
+    duplicated: AtomicU64,
+    reordered: AtomicU64,
+    delayed: AtomicU64,
+}
+
+impl FaultCounters {
+    fn read(&self) -> FaultStats {
+        FaultStats {
+            dropped: self.dropped.load(Ordering::Relaxed),
+            duplicated: self.duplicated.load(Ordering::Relaxed),
+            reordered: self.reordered.load(Ordering::Relaxed),
+            delayed: self.delayed.load(Ordering::Relaxed),
+        }
+    }
+
+    fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Reads a [`FaultInjector`]'s counters from anywhere (another thread, or
+/// after the injector moved into an endpoint). Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct FaultStatsHandle(Arc<FaultCounters>);
+
+impl FaultStatsHandle {
+    /// What the injector has done so far.
+    pub fn get(&self) -> FaultStats {
+        self.0.read()
+    }
+}
+
 /// A [`Transport`] that disturbs the datagrams of an inner one.
 pub struct FaultInjector<T: Transport> {
     inner: T,
     config: FaultConfig,
     rng: Rng,
-    stats: FaultStats,
+    stats: Arc<FaultCounters>,
     held_tx: VecDeque<Held>,
     held_rx: VecDeque<Held>,
     spare: Vec<Vec<u8>>,
@@ -142,7 +182,7 @@ impl<T: Transport> FaultInjector<T> {
             inner,
             rng: Rng::new(config.seed),
             config,
-            stats: FaultStats::default(),
+            stats: Arc::default(),
             held_tx: VecDeque::new(),
             held_rx: VecDeque::new(),
             spare: Vec::new(),
@@ -162,7 +202,13 @@ impl<T: Transport> FaultInjector<T> {
 
     /// What was done so far.
     pub fn stats(&self) -> FaultStats {
-        self.stats
+        self.stats.read()
+    }
+
+    /// A handle that reads [`stats`](Self::stats) after this injector has
+    /// been moved (e.g. boxed into an endpoint).
+    pub fn stats_handle(&self) -> FaultStatsHandle {
+        FaultStatsHandle(self.stats.clone())
     }
 
     /// The wrapped transport.
@@ -181,17 +227,17 @@ impl<T: Transport> FaultInjector<T> {
         }
         let c = self.config;
         if self.rng.chance(c.drop) {
-            self.stats.dropped += 1;
+            FaultCounters::bump(&self.stats.dropped);
             Fate::Drop
         } else if self.rng.chance(c.duplicate) {
-            self.stats.duplicated += 1;
+            FaultCounters::bump(&self.stats.duplicated);
             Fate::Duplicate
         } else if self.rng.chance(c.reorder) {
-            self.stats.reordered += 1;
+            FaultCounters::bump(&self.stats.reordered);
             let w = c.reorder_window.as_nanos().max(1) as u64;
             Fate::Hold(Duration::from_nanos(self.rng.next() % w))
         } else if self.rng.chance(c.delay_probability) {
-            self.stats.delayed += 1;
+            FaultCounters::bump(&self.stats.delayed);
             Fate::Hold(c.delay)
         } else {
             Fate::Pass
@@ -372,5 +418,33 @@ mod tests {
             c.stats()
         };
         assert_eq!(again, s, "same seed, same faults");
+    }
+
+    #[test]
+    fn counters_stay_visible_through_the_handle_after_the_move() {
+        let lo = SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, 0);
+        let sink = crate::transport::udp::UdpTransport::bind(lo).unwrap();
+        let config = FaultConfig {
+            drop: 0.5,
+            seed: 3,
+            ..FaultConfig::default()
+        };
+        let injector = FaultInjector::new(
+            crate::transport::udp::UdpTransport::bind(lo).unwrap(),
+            config,
+        );
+        let handle = injector.stats_handle();
+        let mut boxed: Box<dyn Transport> = Box::new(injector);
+        let d = TxDatagram {
+            peer: sink.local_addr(),
+            header: b"x",
+            payload: &[],
+        };
+        for _ in 0..1_000 {
+            boxed.send(&[d]).unwrap();
+        }
+        let dropped = handle.get().dropped;
+        // Binomial(1000, 0.5): far inside these bounds for any seed.
+        assert!((350..650).contains(&dropped), "{dropped}");
     }
 }
