@@ -12,6 +12,7 @@ use tern_loadgen::csv::read_rows;
 use tern_loadgen::engine::RunConfig;
 use tern_loadgen::mix::{Mix, load_spec};
 use tern_loadgen::plot::plot_files;
+use tern_loadgen::route_stats::ERROR_KINDS;
 use tern_loadgen::sweep::{SweepConfig, sweep};
 use tern_rpc::transport::TransportAddr;
 
@@ -134,7 +135,9 @@ fn bimodal_sweep_against_the_dispatcher_writes_csv_and_plot() {
     base.warmup = Duration::from_millis(200);
     base.sessions = 8;
     // Low rates: far below one worker's capacity even on a loaded machine,
-    // so every request must be answered ok.
+    // so every request must be answered. A shared CI machine can still stall
+    // one /long past its 10 ms deadline, and the worker then ends it with
+    // deadline_exceeded (the runaway rule): a correct answer, so allowed.
     base.drain = Duration::from_secs(20);
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("edf.csv");
@@ -147,6 +150,10 @@ fn bimodal_sweep_against_the_dispatcher_writes_csv_and_plot() {
         stop_when_saturated: false,
     };
     let reports = sweep(&cfg, |_| {}).unwrap();
+    let deadline_kind = ERROR_KINDS
+        .iter()
+        .position(|k| *k == "deadline_exceeded")
+        .expect("loadgen counts deadline_exceeded");
     assert_eq!(reports.len(), 2);
 
     let rows = read_rows(&csv).unwrap();
@@ -157,8 +164,18 @@ fn bimodal_sweep_against_the_dispatcher_writes_csv_and_plot() {
         assert_eq!(names, ["/short", "/long", "all"]);
         for r in &of_rate {
             assert!(r.requests > 0, "{r:?}");
-            assert_eq!(r.ok, r.requests, "every request answered ok: {r:?}");
-            assert_eq!((r.error_total(), r.timeouts, r.failed), (0, 0, 0), "{r:?}");
+            let deadline_exceeded = r.errors[deadline_kind];
+            assert_eq!(
+                r.ok + deadline_exceeded,
+                r.requests,
+                "every request answered ok or ended at its deadline: {r:?}"
+            );
+            assert!(r.ok > 0, "{r:?}");
+            assert_eq!(
+                (r.error_total() - deadline_exceeded, r.timeouts, r.failed),
+                (0, 0, 0),
+                "no other error, no timeout, nothing lost: {r:?}"
+            );
             assert!(r.deadline_met_pct.is_some(), "the spec gives deadlines");
             assert!(
                 r.latency.p50_us > 0.0
